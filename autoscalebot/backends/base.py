@@ -1,0 +1,165 @@
+"""The four backend roles as Protocols, and the values that pass between them.
+
+A backend is a class. The engine builds it once with the settings object,
+``Backend(settings)``, and calls it from its one worker thread. Backends
+raise the documented error types; anything else they raise is caught and
+reported by the engine too, so a backend bug never stops the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from autoscalebot.config import Settings
+
+Outcome = Literal["pass", "ok", "fail"]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One heartbeat: how long it took and how it ended.
+
+    ``latency_ms`` is ``None`` when no answer came (timeout, refused, reset);
+    ``error`` then says why in a few words.
+    """
+
+    latency_ms: float | None
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The dyno window that holds at one moment."""
+
+    min: int
+    max: int
+
+    def clamp(self, n: int) -> int:
+        """``n`` moved into the window."""
+        return max(self.min, min(self.max, n))
+
+    def __contains__(self, n: object) -> bool:
+        return isinstance(n, int) and self.min <= n <= self.max
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a policy makes of one beat.
+
+    ``wanted`` is the count the policy would like (``None``: no change
+    wanted). The engine clamps it to the bounds, applies pause and cool-off,
+    and decides the notifications; the policy only says what it sees.
+    ``outcome`` classifies the beat for display; ``streaks`` is display state
+    such as ``{"fails": (2, 3), "passes": (0, 5)}``.
+    """
+
+    outcome: Outcome
+    wanted: int | None = None
+    reason: str = ""
+    streaks: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One message for the notification backends.
+
+    ``kind`` is a stable identifier (``scale``, ``scale_failed``,
+    ``needs_above_max``, ``needs_below_min``, ``scale_diff``, ``ping``,
+    ``recovered``, ``probe_failing``, ``platform_failing``); ``message`` is a
+    sentence for people; ``reason`` the evidence (e.g. ``3 beats over 1000 ms:
+    1350, 1420, 1600``); ``counts`` the dyno numbers involved.
+    """
+
+    kind: str
+    message: str
+    reason: str
+    at: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.reason})" if self.reason else self.message
+
+
+class ScalerError(Exception):
+    """A scaling platform refused or failed a call.
+
+    ``kind`` is one of ``auth``, ``forbidden``, ``not_found``, ``invalid``,
+    ``rate_limited``, ``server``, ``network``, ``protocol``; ``retry_after``
+    (seconds) is set when the platform asks the bot to back off. The message
+    never holds a secret.
+    """
+
+    def __init__(self, message: str, *, kind: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class Probe(Protocol):
+    """Measurement backend: measures the app once per beat.
+
+    Must not raise for an unhealthy app: a timeout or a 500 is a
+    ``Measurement`` with ``error``/``status`` set.
+    """
+
+    def measure(self) -> Measurement: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Decision backend: turns beats into a wanted dyno count."""
+
+    def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
+        """Take one beat and say what count is wanted."""
+        ...
+
+    def reset(self) -> None:
+        """Forget streaks; called after every scale."""
+        ...
+
+    def configure(self, settings: Settings) -> None:
+        """Take new thresholds while running (the console's editor)."""
+        ...
+
+
+@runtime_checkable
+class Scaler(Protocol):
+    """Scaling backend: reads and sets the dyno count on a platform."""
+
+    def current(self) -> int:
+        """The count the platform runs now. Raises :class:`ScalerError`."""
+        ...
+
+    def scale_to(self, quantity: int) -> int:
+        """Ask for ``quantity``; return the count the platform confirms."""
+        ...
+
+    def app_url(self) -> str | None:
+        """The app's own URL, to resolve a relative ``HEARTBEAT_URL``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class NotificationBackend(Protocol):
+    """Notification backend: tells people something happened."""
+
+    def send(self, notification: Notification) -> None: ...
+
+
+class BaseBackend:
+    """Convenience base: keeps the settings and has a no-op ``close``."""
+
+    def __init__(self, settings: Settings | None = None, **_: Any) -> None:
+        self.settings = settings
+
+    def close(self) -> None:
+        """Release resources; the engine calls it once at stop."""

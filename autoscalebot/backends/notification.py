@@ -1,0 +1,85 @@
+"""Notification backends: Console, Logger, Test and DjangoEmail, as the seed names them.
+
+Write your own by giving a class a ``send(notification)`` method and putting
+its dotted path in ``NOTIFICATION_BACKENDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from autoscalebot.backends.base import BaseBackend, Notification
+
+SUBJECTS = {
+    "scale": "scaled",
+    "scale_failed": "scaling failed",
+    "needs_above_max": "needs more than MAX_DYNOS",
+    "needs_below_min": "needs fewer than MIN_DYNOS",
+    "scale_diff": "unusual amount of scaling",
+    "ping": "heartbeat",
+    "recovered": "recovered",
+}
+
+
+def subject(note: Notification) -> str:
+    """A short subject line for ``note``."""
+    return f"[autoscalebot] {SUBJECTS.get(note.kind, note.kind.replace('_', ' '))}"
+
+
+class ConsoleBackend(BaseBackend):
+    """Prints each notification as one line on standard output."""
+
+    def __init__(self, settings: Any = None, *, stream: Any = None, **_: Any) -> None:
+        super().__init__(settings)
+        self.stream = stream
+
+    def send(self, notification: Notification) -> None:
+        stream = self.stream or sys.stdout
+        print(f"{notification.at:%Y-%m-%d %H:%M:%S} {subject(notification)}: {notification}", file=stream, flush=True)
+
+
+class LoggerBackend(BaseBackend):
+    """Sends each notification to the ``autoscalebot.notifications`` logger (WARNING for trouble)."""
+
+    logger = logging.getLogger("autoscalebot.notifications")
+    _WARN = {"scale_failed", "needs_above_max", "scale_diff"}
+
+    def send(self, notification: Notification) -> None:
+        level = logging.WARNING if notification.kind in self._WARN else logging.INFO
+        self.logger.log(level, "%s: %s", subject(notification), notification)
+
+
+class TestBackend(BaseBackend):
+    """Keeps notifications in a list, for tests.
+
+    ``messages`` is this instance's list; ``TestBackend.outbox`` collects from
+    every instance (like Django's ``mail.outbox``); clear it between tests.
+    """
+
+    __test__ = False  # not a pytest test class
+    outbox: list[Notification] = []
+
+    def __init__(self, settings: Any = None, **_: Any) -> None:
+        super().__init__(settings)
+        self.messages: list[Notification] = []
+
+    def send(self, notification: Notification) -> None:
+        self.messages.append(notification)
+        TestBackend.outbox.append(notification)
+
+
+class DjangoEmailBackend(BaseBackend):
+    """Mails ``ADMINS`` through Django's mail system, one subject per kind."""
+
+    def send(self, notification: Notification) -> None:
+        from django.core.mail import mail_admins  # only when Django is in use
+
+        lines = [notification.message, ""]
+        if notification.reason:
+            lines.append(f"Why: {notification.reason}")
+        for key, value in notification.counts.items():
+            lines.append(f"{key}: {value}")
+        lines.append(f"At: {notification.at.isoformat()}")
+        mail_admins(subject(notification).removeprefix("[autoscalebot] "), "\n".join(lines))

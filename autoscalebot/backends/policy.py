@@ -1,0 +1,78 @@
+"""Decision backend: the seed's consecutive-streak rule."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from autoscalebot.backends.base import BaseBackend, Bounds, Measurement, Outcome, Verdict
+from autoscalebot.config.settings import Settings
+
+
+def classify(m: Measurement, settings: Settings) -> Outcome:
+    """``fail``: slower than MAX, no answer, or status >= 400; ``pass``: faster than MIN."""
+    if m.latency_ms is None or m.error is not None or (m.status is not None and m.status >= 400):
+        return "fail"
+    if m.latency_ms > settings.max_response_time_in_ms:
+        return "fail"
+    if m.latency_ms < settings.min_response_time_in_ms:
+        return "pass"
+    return "ok"
+
+
+def _evidence(m: Measurement) -> str:
+    if m.latency_ms is None or m.error is not None:
+        return m.error or "no answer"
+    if m.status is not None and m.status >= 400:
+        return f"status {m.status}"
+    return f"{m.latency_ms:.0f}"
+
+
+class StreakPolicy(BaseBackend):
+    """N consecutive fails → up by INCREMENT; M consecutive passes → down.
+
+    An ``ok`` beat breaks both streaks; a fail breaks the pass streak and a
+    pass the fail streak. The engine resets the streaks after every scale.
+    """
+
+    def __init__(self, settings: Settings, **_: Any) -> None:
+        super().__init__(settings)
+        self.configure(settings)
+        self.fails: deque[Measurement] = deque()
+        self.passes: deque[Measurement] = deque()
+
+    def configure(self, settings: Settings) -> None:
+        self.s = settings
+
+    def reset(self) -> None:
+        self.fails.clear()
+        self.passes.clear()
+
+    def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
+        outcome = classify(m, self.s)
+        need_fails = self.s.number_of_fails_to_scale_up_after
+        need_passes = self.s.number_of_passes_to_scale_down_after
+        if outcome == "fail":
+            self.passes.clear()
+            self.fails.append(m)
+        elif outcome == "pass":
+            self.fails.clear()
+            self.passes.append(m)
+        else:
+            self.reset()
+        # Keep only the evidence the reason shows; counts past the limit still want.
+        while len(self.fails) > need_fails:
+            self.fails.popleft()
+        while len(self.passes) > need_passes:
+            self.passes.popleft()
+        streaks = {"fails": (len(self.fails), need_fails), "passes": (len(self.passes), need_passes)}
+        wanted, reason = None, ""
+        if len(self.fails) >= need_fails:
+            wanted = current + self.s.increment
+            shown = ", ".join(_evidence(x) for x in self.fails)
+            reason = f"{need_fails} beats over {self.s.max_response_time_in_ms:g} ms: {shown}"
+        elif len(self.passes) >= need_passes:
+            wanted = current - self.s.increment
+            shown = ", ".join(_evidence(x) for x in self.passes)
+            reason = f"{need_passes} beats under {self.s.min_response_time_in_ms:g} ms: {shown}"
+        return Verdict(outcome=outcome, wanted=wanted, reason=reason, streaks=streaks)

@@ -1,0 +1,82 @@
+"""Measurement backend: the response time of a heartbeat URL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from autoscalebot.backends.base import BaseBackend, Measurement, ScalerError
+from autoscalebot.config.settings import Settings
+
+
+class HeartbeatProbe(BaseBackend):
+    """Times one GET of ``HEARTBEAT_URL`` per beat.
+
+    A relative URL is resolved against the app's own URL, asked of the
+    scaling backend (Heroku: the app's ``web_url``) the first time it is
+    needed. Timeouts, refused connections, resets and redirect loops become
+    a ``Measurement`` with ``error`` set; nothing raises.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app_url: Callable[[], str | None] | None = None,
+        client: httpx.Client | None = None,
+        timer: Callable[[], float] = time.perf_counter,
+        **_: Any,
+    ) -> None:
+        super().__init__(settings)
+        self._settings = settings
+        self._app_url = app_url
+        self._url: str | None = None
+        self._timer = timer
+        self._client = client or httpx.Client(
+            timeout=settings.heartbeat_timeout,
+            follow_redirects=True,
+            max_redirects=5,
+            headers={"User-Agent": "autoscalebot heartbeat", "Cache-Control": "no-cache"},
+        )
+
+    def url(self) -> str:
+        """The absolute URL to time (resolving it once)."""
+        if self._url is None:
+            configured = self._settings.heartbeat_url
+            if configured.startswith(("http://", "https://")):
+                self._url = configured
+            else:
+                base = self._app_url() if self._app_url else None
+                if not base:
+                    raise LookupError("the app's URL is unknown; set HEARTBEAT_URL to a full URL")
+                self._url = urljoin(base if base.endswith("/") else base + "/", configured.lstrip("/"))
+        return self._url
+
+    def measure(self) -> Measurement:
+        try:
+            url = self.url()
+        except ScalerError as exc:
+            return Measurement(None, error=f"app URL unknown: {exc}")
+        except LookupError as exc:
+            return Measurement(None, error=str(exc))
+        started = self._timer()
+        try:
+            response = self._client.get(url)
+            response.read()
+        except httpx.TimeoutException:
+            return Measurement(None, error=f"timed out after {self._settings.heartbeat_timeout:g} s")
+        except httpx.TooManyRedirects:
+            return Measurement(None, error="too many redirects")
+        except httpx.ConnectError:
+            return Measurement(None, error="connection refused")
+        except httpx.HTTPError as exc:
+            return Measurement(None, error=f"{type(exc).__name__}".lower())
+        elapsed_ms = (self._timer() - started) * 1000.0
+        return Measurement(elapsed_ms, status=response.status_code)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,566 @@
+"""The engine: one beat at a time, measure → decide → clamp → scale → tell.
+
+It runs on one thread (``run``), owns all scaling state, and talks to the
+world only through its backends, its clock, the events it emits to ``sink``
+and the commands it takes through ``submit``. Nothing here imports Textual
+or Rich.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from autoscalebot.backends.base import (
+    Bounds,
+    Measurement,
+    NotificationBackend,
+    Policy,
+    Probe,
+    Scaler,
+    ScalerError,
+    Verdict,
+)
+from autoscalebot.config.settings import ConfigError, Settings
+from autoscalebot.engine import events as ev
+from autoscalebot.engine.clock import Clock, SystemClock
+from autoscalebot.engine.commands import Command, ForceScale, Pause, RefreshCount, Resume, UpdateSettings
+from autoscalebot.engine.loading import build_backend
+from autoscalebot.engine.notifier import Notifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One confirmed scale, for the scale-difference rule."""
+
+    at: float
+    delta: int
+
+
+class Engine:
+    """Keeps one app's dyno count inside its bounds and right for its latency.
+
+    Build it with settings (backends are loaded from their dotted paths) or
+    hand in backends directly (tests). ``run()`` loops until ``stop()``;
+    ``tick()`` runs exactly one beat, for tests and the simulator.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sink: ev.Sink | None = None,
+        clock: Clock | None = None,
+        probe: Probe | None = None,
+        policy: Policy | None = None,
+        scaler: Scaler | None = None,
+        notifiers: list[NotificationBackend] | None = None,
+        notify_async: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._sink = sink or (lambda event: None)
+        # Backends are built here, before the first beat, so a bad path is a
+        # configuration error at start-up rather than a crash later.
+        self.scaler: Scaler = scaler or build_backend(
+            "SCALING_BACKEND", settings.scaling_backend, settings
+        )
+        self.probe: Probe = probe or build_backend(
+            "MEASUREMENT_BACKEND", settings.measurement_backend, settings, app_url=self.scaler.app_url
+        )
+        self.policy: Policy = policy or build_backend(
+            "DECISION_BACKEND", settings.decision_backend, settings
+        )
+        if notifiers is None:
+            notifiers = [
+                build_backend("NOTIFICATION_BACKENDS", path, settings)
+                for path in settings.notification_backends
+            ]
+        self.notifier = Notifier(notifiers, report=self._notify_failed, threaded=notify_async)
+
+        self.current: int | None = None
+        self.target: int | None = None
+        self.paused = False
+        self.last_reason = ""
+        self._streaks: dict[str, tuple[int, int]] = {}
+        self._last_scale_at: float | None = None
+        self._hold_until: float | None = None
+        self._platform_quiet_until = -math.inf
+        self._next_refresh = -math.inf
+        self._changes: deque[_Change] = deque()
+        self._episodes: set[str] = set()
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._started = False
+        self._last_status: ev.Status | None = None
+
+    # ---- control, from any thread ----
+
+    def submit(self, command: Command) -> None:
+        """Queue an operator command; it is applied between beats, at once."""
+        self._commands.put(command)
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask ``run`` to return; safe from any thread or a signal handler."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # ---- the loop ----
+
+    def run(self) -> None:
+        """Beat every interval (start to start) until stopped."""
+        reason = "stopped"
+        try:
+            self.start()
+            next_beat = self.clock.monotonic()
+            while not self._stop.is_set():
+                self.apply_commands()
+                now = self.clock.monotonic()
+                if now >= next_beat:
+                    self.tick()
+                    interval = self.settings.heartbeat_interval_in_seconds
+                    next_beat += interval
+                    now = self.clock.monotonic()
+                    if next_beat <= now:  # a beat overran: skip the missed slots
+                        next_beat += math.ceil((now - next_beat) / interval) * interval
+                        if next_beat <= now:
+                            next_beat += interval
+                    continue
+                if self.clock.wait(next_beat - now, self._wake):
+                    self._wake.clear()
+        except Exception as exc:  # last resort: report, never a silent death
+            log.exception("engine stopped by an unexpected error")
+            reason = f"error: {type(exc).__name__}: {exc}"
+        finally:
+            self.close()
+            self._emit(ev.Stopped(at=self.clock.now(), reason=reason))
+
+    def close(self) -> None:
+        """Flush notifications (briefly) and release backends."""
+        self.notifier.close(timeout=1.0)
+        for backend in (self.probe, self.scaler):
+            try:
+                backend.close()
+            except Exception:
+                log.warning("closing %s failed", type(backend).__name__, exc_info=True)
+
+    def start(self) -> None:
+        """Read the platform's count and announce the start."""
+        if self._started:
+            return
+        self._started = True
+        self._refresh_count(force=True)
+        bounds = self.bounds()
+        self._emit(
+            ev.Started(
+                at=self.clock.now(),
+                app=self.settings.heroku_app_name or self.settings.scaling_backend,
+                current=self.current,
+                min=bounds.min,
+                max=bounds.max,
+                dry_run=self.settings.dry_run,
+            )
+        )
+        self._emit_status()
+
+    def bounds(self, at: datetime | None = None) -> Bounds:
+        """The [min, max] window at ``at`` (default now)."""
+        moment = at or self.clock.now()
+        tz = self.settings.tz
+        return Bounds(
+            self.settings.min_dynos.value_at(moment, tz),
+            self.settings.max_dynos.value_at(moment, tz),
+        )
+
+    def tick(self) -> None:
+        """One beat: measure, judge, maybe scale, tell."""
+        self.start()
+        now = self.clock.monotonic()
+        self._refresh_count()
+        measurement = self._measure()
+        bounds = self.bounds()
+        verdict = self._observe(measurement, bounds, now)
+        self._streaks = verdict.streaks
+        self._emit(
+            ev.Beat(
+                at=self.clock.now(),
+                latency_ms=measurement.latency_ms,
+                status=measurement.status,
+                error=measurement.error,
+                outcome=verdict.outcome,
+                streaks=verdict.streaks,
+                current=self.current,
+            )
+        )
+        if self.settings.notify_on_every_ping:
+            self._notify("ping", f"Heartbeat {_describe(measurement)}", verdict.reason)
+        self._decide(verdict, bounds, now)
+        self._emit_status()
+
+    # ---- one beat, in parts ----
+
+    def _measure(self) -> Measurement:
+        try:
+            m = self.probe.measure()
+        except Exception as exc:  # a probe bug is reported like an unreachable app
+            log.warning("probe raised", exc_info=True)
+            m = Measurement(None, error=f"probe error: {type(exc).__name__}")
+        if m.error is not None or (m.status is not None and m.status >= 400):
+            self._trouble("probe", f"heartbeat {_describe(m)}")
+        else:
+            self._recovered("probe")
+        return m
+
+    def _observe(self, m: Measurement, bounds: Bounds, now: float) -> Verdict:
+        current = self.current if self.current is not None else bounds.min
+        try:
+            return self.policy.observe(m, current=current, bounds=bounds, now=now)
+        except Exception as exc:
+            log.warning("policy raised", exc_info=True)
+            self._trouble("policy", f"decision backend error: {type(exc).__name__}")
+            return Verdict(outcome="ok", reason="decision backend failed")
+
+    def _decide(self, verdict: Verdict, bounds: Bounds, now: float) -> None:
+        current = self.current
+        if current is None:
+            return  # the platform has not told us the count yet: nothing safe to do
+        self._track_need(verdict, bounds, current)
+        if current not in bounds:
+            target = bounds.clamp(current)
+            reason = f"{current} dynos is outside the window {bounds.min}-{bounds.max}"
+            self._change(current, target, reason, now, correction=True)
+        elif verdict.wanted is not None and bounds.clamp(verdict.wanted) != current:
+            self._change(current, bounds.clamp(verdict.wanted), verdict.reason, now, correction=False)
+        else:
+            self.target = current
+
+    def _track_need(self, verdict: Verdict, bounds: Bounds, current: int) -> None:
+        """Needs beyond the bounds, notified once per episode."""
+        wanted = verdict.wanted
+        above = wanted is not None and wanted > bounds.max and current >= bounds.max
+        below = wanted is not None and wanted < bounds.min and current <= bounds.min and bounds.min > 1
+        if self._episode("needs_above_max", above) and self.settings.notify_if_needs_exceed_max:
+            self._notify(
+                "needs_above_max",
+                f"At MAX_DYNOS ({bounds.max}) and still too slow; raise MAX_DYNOS to allow more",
+                verdict.reason,
+                current=current,
+                max=bounds.max,
+            )
+        if self._episode("needs_below_min", below) and self.settings.notify_if_needs_below_min:
+            self._notify(
+                "needs_below_min",
+                f"At MIN_DYNOS ({bounds.min}) and still fast; MIN_DYNOS may be higher than needed",
+                verdict.reason,
+                current=current,
+                min=bounds.min,
+            )
+
+    def _change(self, current: int, target: int, reason: str, now: float, *, correction: bool) -> None:
+        self.target = target
+        self.last_reason = reason
+        gate = self._gate(now, correction=correction)
+        if gate is not None:
+            self._emit(ev.Decided(self.clock.now(), current, target, reason, gate))
+            return
+        if self.settings.dry_run:
+            self._emit(ev.Decided(self.clock.now(), current, target, reason, "dry-run"))
+            self.policy.reset()
+            return
+        self._emit(ev.Decided(self.clock.now(), current, target, reason, "scale"))
+        self._scale(target, reason, manual=False)
+
+    def _gate(self, now: float, *, correction: bool) -> str | None:
+        """Why an automatic change must wait, or None."""
+        if self.paused:
+            return "paused"
+        if now < self._platform_quiet_until:
+            return "backoff"
+        if correction:
+            return None  # bounds are a hard rule: cool-off and holds do not delay them
+        if self._hold_until is not None and now < self._hold_until:
+            return "hold"
+        if self._last_scale_at is not None and now - self._last_scale_at < self.settings.cool_off_in_seconds:
+            return "cooling"
+        return None
+
+    def _scale(self, target: int, reason: str, *, manual: bool) -> bool:
+        """Ask the platform for ``target``; record only what it confirms."""
+        before = self.current
+        assert before is not None
+        # Re-read first: if someone scaled by hand since the last refresh, a
+        # decision made from the stale count must not be applied.
+        if not self._refresh_count(force=True) or self.current != before:
+            if self.current != before:
+                self.policy.reset()
+            return False
+        now = self.clock.monotonic()
+        try:
+            after = self.scaler.scale_to(target)
+        except ScalerError as exc:
+            self._scale_failed(target, str(exc), exc.retry_after)
+            return False
+        except Exception as exc:
+            log.warning("scaler raised", exc_info=True)
+            self._scale_failed(target, f"scaling backend error: {type(exc).__name__}", None)
+            return False
+        self.current = after
+        self.target = after
+        self._last_scale_at = now
+        self.policy.reset()
+        self._recovered("platform")
+        self._emit(ev.Scaled(self.clock.now(), before, after, reason, manual))
+        if self.settings.notify_on_every_scale:
+            verb = "up" if after > before else "down"
+            who = "by the operator" if manual else "automatically"
+            self._notify("scale", f"Scaled {verb} from {before} to {after} dynos {who}", reason, before=before, after=after)
+        self._record_change(now, after - before)
+        return True
+
+    def _scale_failed(self, target: int, reason: str, retry_after: float | None) -> None:
+        if retry_after:
+            self._platform_quiet_until = self.clock.monotonic() + retry_after
+        self._emit(ev.ScaleFailed(self.clock.now(), self.current, target, reason))
+        first = self._trouble("platform", reason)
+        if first and self.settings.notify_on_scale_fails:
+            self._notify(
+                "scale_failed",
+                f"Scaling to {target} dynos failed; it will be tried again",
+                reason,
+                current=self.current or 0,
+                target=target,
+            )
+
+    def _record_change(self, now: float, delta: int) -> None:
+        """The NOTIFY_IF_SCALE_DIFF_EXCEEDS_* rule over a sliding window."""
+        threshold = self.settings.notify_if_scale_diff_exceeds_threshold
+        period_min = self.settings.notify_if_scale_diff_exceeds_period_in_minutes
+        if threshold is None or period_min is None:
+            return
+        period = period_min * 60.0
+        self._changes.append(_Change(now, delta))
+        while self._changes and self._changes[0].at <= now - period:
+            self._changes.popleft()
+        moved = sum(abs(c.delta) for c in self._changes)
+        limit = threshold.value_at(self.clock.now(), self.settings.tz)
+        if self._episode("scale_diff", moved > limit):
+            self._notify(
+                "scale_diff",
+                f"{moved} dynos of scaling within {period_min:g} minutes (threshold {limit})",
+                f"{len(self._changes)} scales: " + ", ".join(f"{c.delta:+d}" for c in self._changes),
+                moved=moved,
+                threshold=limit,
+            )
+
+    def _refresh_count(self, *, force: bool = False) -> bool:
+        """Re-read the platform's count when due; True when it was read."""
+        now = self.clock.monotonic()
+        if not force and now < self._next_refresh:
+            return False
+        if now < self._platform_quiet_until:
+            return False
+        self._next_refresh = now + self.settings.count_refresh_in_seconds
+        try:
+            actual = self.scaler.current()
+        except ScalerError as exc:
+            if exc.retry_after:
+                self._platform_quiet_until = now + exc.retry_after
+            self._trouble("platform", str(exc))
+            return False
+        except Exception as exc:
+            log.warning("scaler raised", exc_info=True)
+            self._trouble("platform", f"scaling backend error: {type(exc).__name__}")
+            return False
+        self._recovered("platform")
+        if self.current is not None and actual != self.current:
+            self._emit(ev.Drift(self.clock.now(), self.current, actual))
+            self.policy.reset()
+        self.current = actual
+        return True
+
+    # ---- operator commands ----
+
+    def apply_commands(self) -> None:
+        """Apply every queued command (called by ``run`` between beats)."""
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self._apply(command)
+            self._emit_status()
+
+    def _apply(self, command: Command) -> None:
+        at = self.clock.now()
+        if isinstance(command, Pause):
+            self.paused = True
+            self._emit(ev.OperatorAction(at, "pause", "automatic scaling paused"))
+        elif isinstance(command, Resume):
+            self.paused = False
+            self._emit(ev.OperatorAction(at, "resume", "automatic scaling resumed"))
+        elif isinstance(command, ForceScale):
+            self._force(command)
+        elif isinstance(command, UpdateSettings):
+            self._update(command)
+        elif isinstance(command, RefreshCount):
+            self._refresh_count(force=True)
+
+    def _force(self, command: ForceScale) -> None:
+        at = self.clock.now()
+        if self.paused:
+            self._emit(ev.OperatorAction(at, "force", "paused: resume before scaling", accepted=False))
+            return
+        if self.current is None and not self._refresh_count(force=True):
+            self._emit(ev.OperatorAction(at, "force", "the current count is unknown", accepted=False))
+            return
+        assert self.current is not None
+        bounds = self.bounds()
+        if command.to is not None and command.override:
+            target = max(0, command.to)
+        else:
+            wanted = command.to if command.to is not None else self.current + command.delta
+            target = bounds.clamp(wanted)
+        if target == self.current:
+            where = "at MAX_DYNOS" if target >= bounds.max else "at MIN_DYNOS" if target <= bounds.min else "unchanged"
+            self._emit(ev.OperatorAction(at, "force", f"already {self.current} dynos ({where})", accepted=False))
+            return
+        override = " (override, outside bounds)" if target not in bounds else ""
+        reason = f"operator asked for {target} dynos{override}"
+        self.target = target
+        self.last_reason = reason
+        if self._scale(target, reason, manual=True):
+            self._hold_until = self.clock.monotonic() + self.settings.manual_hold_in_seconds
+            hold = self.settings.manual_hold_in_seconds
+            self._emit(ev.OperatorAction(at, "force", f"{reason}; automatic scaling holds {hold:g} s"))
+
+    def _update(self, command: UpdateSettings) -> None:
+        at = self.clock.now()
+        try:
+            new = self.settings.with_changes(command.changes)
+        except ConfigError as exc:
+            self._emit(ev.OperatorAction(at, "settings", str(exc), accepted=False))
+            return
+        self.settings = new
+        self.policy.configure(new)
+        names = ", ".join(f"{k.upper()}={new.value(k.upper())}" for k in command.changes)
+        self._emit(ev.OperatorAction(at, "settings", f"applied {names}"))
+
+    # ---- reporting ----
+
+    def _episode(self, key: str, active: bool) -> bool:
+        """Track an ongoing condition; True only when it begins."""
+        if active and key not in self._episodes:
+            self._episodes.add(key)
+            return True
+        if not active:
+            self._episodes.discard(key)
+        return False
+
+    def _trouble(self, source: str, reason: str) -> bool:
+        """A part is failing: report once per episode. True when it began."""
+        first = self._episode(f"trouble:{source}", True)
+        if first:
+            self._emit(ev.Trouble(self.clock.now(), source, reason))
+        return first
+
+    def _recovered(self, source: str) -> None:
+        key = f"trouble:{source}"
+        if key in self._episodes:
+            self._episodes.discard(key)
+            self._emit(ev.Recovered(self.clock.now(), source))
+            if source == "platform" and self.settings.notify_on_scale_fails:
+                self._notify("recovered", "The scaling API works again", "")
+
+    def _notify(self, kind: str, message: str, reason: str, **counts: int) -> None:
+        from autoscalebot.backends.base import Notification
+
+        note = Notification(kind, message, reason, self.clock.now(), counts)
+        self.notifier.send(note)
+        self._emit(ev.Notified(note.at, note))
+
+    def _notify_failed(self, backend: str, error: str | None) -> None:
+        """Called by the notifier, on its thread, when a backend starts or stops failing."""
+        at = self.clock.now()
+        source = f"notify:{backend}"
+        self._emit(ev.Trouble(at, source, error) if error else ev.Recovered(at, source))
+
+    def status(self) -> ev.Status:
+        """The status snapshot now."""
+        moment = self.clock.now()
+        bounds = self.bounds(moment)
+        tz = self.settings.tz
+        changes = [
+            c
+            for c in (
+                self.settings.min_dynos.next_change(moment, tz),
+                self.settings.max_dynos.next_change(moment, tz),
+            )
+            if c is not None
+        ]
+        next_change = min(c[0] for c in changes) if changes else None
+        next_bounds = None
+        if next_change is not None:
+            later = self.bounds(next_change)
+            next_bounds = (later.min, later.max)
+        mono = self.clock.monotonic()
+        cooling = None
+        if self._last_scale_at is not None and mono - self._last_scale_at < self.settings.cool_off_in_seconds:
+            cooling = moment + timedelta(seconds=self.settings.cool_off_in_seconds - (mono - self._last_scale_at))
+        hold = None
+        if self._hold_until is not None and mono < self._hold_until:
+            hold = moment + timedelta(seconds=self._hold_until - mono)
+        problems = tuple(
+            sorted(
+                [k.split(":", 1)[1] for k in self._episodes if k.startswith("trouble:")]
+                + [f"notify:{name}" for name in self.notifier.failing]
+            )
+        )
+        return ev.Status(
+            current=self.current,
+            target=self.target,
+            min=bounds.min,
+            max=bounds.max,
+            next_bounds_change=next_change,
+            next_bounds=next_bounds,
+            paused=self.paused,
+            dry_run=self.settings.dry_run,
+            cooling_until=cooling,
+            hold_until=hold,
+            problems=problems,
+            last_reason=self.last_reason,
+            streaks=dict(self._streaks),
+            thresholds_ms=(self.settings.min_response_time_in_ms, self.settings.max_response_time_in_ms),
+        )
+
+    def _emit_status(self) -> None:
+        status = self.status()
+        if status != self._last_status:
+            self._last_status = status
+            self._emit(ev.StatusChanged(self.clock.now(), status))
+
+    def _emit(self, event: ev.Event) -> None:
+        try:
+            self._sink(event)
+        except Exception:  # a broken sink must not stop scaling
+            log.warning("event sink raised", exc_info=True)
+
+
+def _describe(m: Measurement) -> str:
+    if m.error:
+        return m.error
+    text = f"{m.latency_ms:.0f} ms" if m.latency_ms is not None else "no answer"
+    return f"{text} (status {m.status})" if m.status and m.status >= 400 else text
+

@@ -1,0 +1,165 @@
+"""Events the engine emits, for any sink: the logfmt log, the console, tests.
+
+Every event is a frozen dataclass with ``at`` (wall-clock, aware datetime) and
+a ``kind`` class attribute used as the logfmt ``event=`` value. A sink is any
+``Callable[[Event], None]``; it is called on the engine's thread, so it must
+be quick and thread-safe (Textual's ``post_message`` is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from autoscalebot.backends.base import Notification, Outcome
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all engine events."""
+
+    at: datetime
+    kind: ClassVar[str] = "event"
+
+
+@dataclass(frozen=True)
+class Status:
+    """A snapshot of everything an operator wants to see at a glance."""
+
+    current: int | None
+    target: int | None
+    min: int
+    max: int
+    next_bounds_change: datetime | None
+    next_bounds: tuple[int, int] | None
+    paused: bool
+    dry_run: bool
+    cooling_until: datetime | None
+    hold_until: datetime | None
+    problems: tuple[str, ...]
+    last_reason: str
+    streaks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    thresholds_ms: tuple[float, float] = (200.0, 1000.0)
+
+
+@dataclass(frozen=True)
+class Started(Event):
+    """The engine is running; ``current`` is the platform's count at start."""
+
+    kind: ClassVar[str] = "start"
+    app: str
+    current: int | None
+    min: int
+    max: int
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class Beat(Event):
+    """One heartbeat, judged."""
+
+    kind: ClassVar[str] = "beat"
+    latency_ms: float | None
+    status: int | None
+    error: str | None
+    outcome: Outcome
+    streaks: dict[str, tuple[int, int]]
+    current: int | None
+
+
+@dataclass(frozen=True)
+class Decided(Event):
+    """The engine chose to change the count (or would, in dry-run or paused)."""
+
+    kind: ClassVar[str] = "decision"
+    current: int
+    target: int
+    reason: str
+    action: str  # "scale", "dry-run", "paused", "cooling", "hold"
+
+
+@dataclass(frozen=True)
+class Scaled(Event):
+    """The platform confirmed a new count."""
+
+    kind: ClassVar[str] = "scale"
+    before: int
+    after: int
+    reason: str
+    manual: bool
+
+
+@dataclass(frozen=True)
+class ScaleFailed(Event):
+    """A scale call failed; the recorded count did not change."""
+
+    kind: ClassVar[str] = "scale_failed"
+    current: int | None
+    target: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Drift(Event):
+    """The platform's count differs from the recorded one (scaled by hand)."""
+
+    kind: ClassVar[str] = "drift"
+    recorded: int | None
+    actual: int
+
+
+@dataclass(frozen=True)
+class Trouble(Event):
+    """A part started failing (``source``: probe, platform, notify:<name>)."""
+
+    kind: ClassVar[str] = "trouble"
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Recovered(Event):
+    """A part that was failing works again."""
+
+    kind: ClassVar[str] = "recovered"
+    source: str
+
+
+@dataclass(frozen=True)
+class Notified(Event):
+    """A notification was handed to the backends."""
+
+    kind: ClassVar[str] = "notify"
+    notification: Notification
+    failed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OperatorAction(Event):
+    """A command from the operator was applied or refused."""
+
+    kind: ClassVar[str] = "operator"
+    action: str
+    detail: str
+    accepted: bool = True
+
+
+@dataclass(frozen=True)
+class StatusChanged(Event):
+    """The status snapshot changed; the console replaces its copy."""
+
+    kind: ClassVar[str] = "status"
+    status: Status
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    """The engine loop ended."""
+
+    kind: ClassVar[str] = "stop"
+    reason: str
+
+
+Sink = Callable[[Event], None]
