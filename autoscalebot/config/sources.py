@@ -137,16 +137,22 @@ def load_settings(
     *,
     settings_module: str | None = None,
     django_settings: Any = None,
+    base: Mapping[str, Any] | None = None,
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     allow_missing_config: bool = False,
     require_platform: bool = True,
 ) -> Settings:
-    """Merge every source and validate once. Raises :class:`ConfigError`."""
+    """Merge every source and validate once. Raises :class:`ConfigError`.
+
+    ``base`` is a layer just above the defaults (the demo's world).
+    """
     env = os.environ if env is None else env
     layers: list[tuple[str, Mapping[str, Any]]] = []
     extra: dict[str, Any] = {}
+    if base:
+        layers.append(("demo", base))
     if settings_module:
         known, extra = from_module(settings_module)
         layers.append(("module", known))
@@ -155,7 +161,8 @@ def load_settings(
         extra |= more
         layers.append(("django", known))
     path = config_path or default_config_path()
-    if path.exists() or (config_path is not None and not allow_missing_config):
+    use_default_file = config_path is None and base is None  # the demo ignores the user's file
+    if (use_default_file and path.exists()) or (config_path is not None and (path.exists() or not allow_missing_config)):
         layers.append(("toml", from_toml(path)))
     layers.append(("env", from_env(env)))
     layers.append(("flag", dict(overrides or {})))

@@ -1,0 +1,86 @@
+"""``autoscalebot``: the headless face (worker dyno, cron box, laptop).
+
+Logs one logfmt line per event on stdout and exits 0 on SIGTERM or Ctrl-C,
+within about a second even mid-request. Bad settings print one line naming
+the setting and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+
+from autoscalebot.config import ConfigError
+from autoscalebot.logfmt import LogfmtSink
+from autoscalebot.runtime import EngineThread, add_arguments, build_engine, resolve_settings
+
+USAGE_ERROR = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="autoscalebot",
+        description="Keep a web app's dyno count right-sized from its heartbeat latency.",
+        epilog="Also: 'autoscalebot emulate heroku --help' (the Heroku API emulator), "
+        "'autoscalebot-tui' (the operator console).",
+    )
+    add_arguments(p)
+    p.add_argument("--headless", action="store_true", help="run without the console (the default for this command)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["emulate", "heroku"]:
+        from autoscalebot.emulator.heroku import main as emulate
+
+        return emulate(argv[2:])
+    if argv[:2] == ["emulate", "heartbeat"]:
+        from autoscalebot.emulator.heartbeat import main as heartbeat
+
+        return heartbeat(argv[2:])
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    sink = LogfmtSink(sys.stdout)
+    with ExitStack() as stack:
+        try:
+            settings = resolve_settings(args, stack)
+            engine = build_engine(settings, sink)
+        except ConfigError as exc:
+            print(f"autoscalebot: error: {exc}", file=sys.stderr)
+            return USAGE_ERROR
+        return run_headless(EngineThread(engine), sink, duration=args.duration or (600.0 if args.demo else None))
+
+
+def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | None = None) -> int:
+    """Run until SIGTERM, Ctrl-C, the engine ending, or ``duration`` seconds."""
+    stop = threading.Event()
+    reason = {"why": "duration"}
+
+    def on_signal(signum: int, frame: object) -> None:
+        reason["why"] = signal.Signals(signum).name
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    runner.start()
+    deadline = None if duration is None else time.monotonic() + duration
+    while not stop.is_set() and runner.alive:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            break
+        stop.wait(0.2 if left is None else min(0.2, left))
+    if not runner.stop(timeout=1.0):
+        # Stuck mid-request: leave the daemon thread behind, but say why we went.
+        sink.write({"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", "event": "stop", "reason": f"{reason['why']} (a request was in flight)"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""What both faces share: the command-line options, settings from them, and
+the engine on its worker thread."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from autoscalebot import __version__
+from autoscalebot.config import ConfigError, Settings, load_settings, parse_overrides
+from autoscalebot.engine import events as ev
+from autoscalebot.engine.engine import Engine
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options both ``autoscalebot`` and ``autoscalebot-tui`` take."""
+    parser.add_argument("--settings", metavar="MODULE", help="Python settings module with the seed's names (found on the current directory)")
+    parser.add_argument("--config", metavar="PATH", type=Path, help="TOML settings file (default: the per-user config file)")
+    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="overrides", help="override one setting (repeatable), e.g. --set MAX_DYNOS=5")
+    parser.add_argument("--interval", metavar="SECONDS", help="shorthand for --set HEARTBEAT_INTERVAL_IN_SECONDS=SECONDS")
+    parser.add_argument("--dry-run", action="store_true", help="decide and log, but never call the scaling API")
+    parser.add_argument("--demo", action="store_true", help="run on this machine against a simulated app and the Heroku emulator (no account needed)")
+    parser.add_argument("--duration", metavar="SECONDS", type=float, help="stop by itself after this many seconds")
+    parser.add_argument("--version", action="version", version=f"autoscalebot {__version__}")
+
+
+def resolve_settings(args: argparse.Namespace, stack: ExitStack, *, allow_missing_config: bool = False) -> Settings:
+    """Settings from the parsed options (starting the demo world if asked)."""
+    overrides: dict[str, Any] = parse_overrides(args.overrides)
+    if args.interval is not None:
+        overrides |= parse_overrides([f"HEARTBEAT_INTERVAL_IN_SECONDS={args.interval}"])
+    if args.dry_run:
+        overrides["DRY_RUN"] = True
+    if args.duration is not None and args.duration <= 0:
+        raise ConfigError("--duration", f"{args.duration:g} is not a positive number of seconds")
+    base = None
+    env: dict[str, str] | None = None
+    if args.demo:
+        from autoscalebot.demo import DemoWorld
+
+        world = stack.enter_context(DemoWorld())
+        base = world.settings()
+        env = {}  # the demo never picks up a real key or app from the environment
+    return load_settings(
+        settings_module=args.settings,
+        config_path=args.config,
+        base=base,
+        env=env if env is not None else dict(os.environ),
+        overrides=overrides,
+        allow_missing_config=allow_missing_config,
+    )
+
+
+class EngineThread:
+    """Runs an engine on a daemon thread; stopping never waits on the network.
+
+    The thread is a daemon so that a beat stuck mid-request cannot hold the
+    process: ``stop()`` waits up to ``timeout`` and then lets it go.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.thread = threading.Thread(target=engine.run, name="autoscalebot-engine", daemon=True)
+
+    def start(self) -> EngineThread:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Ask the engine to stop; True if its thread ended within ``timeout``."""
+        self.engine.stop()
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+
+def build_engine(settings: Settings, sink: ev.Sink) -> Engine:
+    """The engine with the backends its settings name."""
+    return Engine(settings, sink=sink)
