@@ -321,7 +321,7 @@ class Engine:
         self.target = after
         self._last_scale_at = now
         self.policy.reset()
-        self._recovered("platform")
+        self._recovered("scale")
         self._emit(ev.Scaled(self.clock.now(), before, after, reason, manual))
         if self.settings.notify_on_every_scale:
             verb = "up" if after > before else "down"
@@ -334,7 +334,7 @@ class Engine:
         if retry_after:
             self._platform_quiet_until = self.clock.monotonic() + retry_after
         self._emit(ev.ScaleFailed(self.clock.now(), self.current, target, reason))
-        first = self._trouble("platform", reason)
+        first = self._trouble("scale", reason)
         if first and self.settings.notify_on_scale_fails:
             self._notify(
                 "scale_failed",
@@ -368,8 +368,8 @@ class Engine:
     def _refresh_count(self, *, force: bool = False) -> bool:
         """Re-read the platform's count when due; True when it was read."""
         now = self.clock.monotonic()
-        if not force and now < self._next_refresh:
-            return False
+        if not force and self.current is not None and now < self._next_refresh:
+            return False  # an unknown count is retried every beat
         if now < self._platform_quiet_until:
             return False
         self._next_refresh = now + self.settings.count_refresh_in_seconds
@@ -481,8 +481,8 @@ class Engine:
         if key in self._episodes:
             self._episodes.discard(key)
             self._emit(ev.Recovered(self.clock.now(), source))
-            if source == "platform" and self.settings.notify_on_scale_fails:
-                self._notify("recovered", "The scaling API works again", "")
+            if source == "scale" and self.settings.notify_on_scale_fails:
+                self._notify("recovered", "Scaling works again", "")
 
     def _notify(self, kind: str, message: str, reason: str, **counts: int) -> None:
         from autoscalebot.backends.base import Notification

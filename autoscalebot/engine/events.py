@@ -112,7 +112,11 @@ class Drift(Event):
 
 @dataclass(frozen=True)
 class Trouble(Event):
-    """A part started failing (``source``: probe, platform, notify:<name>)."""
+    """A part started failing.
+
+    ``source`` is ``probe`` (the heartbeat), ``platform`` (reading the count),
+    ``scale`` (scale calls), ``policy`` or ``notify:<backend>``.
+    """
 
     kind: ClassVar[str] = "trouble"
     source: str
