@@ -39,12 +39,16 @@ BACKEND_ALIASES: dict[str, dict[str, str]] = {
     },
     "SCALING_BACKEND": {
         "heroku": "autoscalebot.backends.heroku.HerokuScaler",
+        "gunicorn": "autoscalebot.backends.gunicorn.GunicornScaler",
+        "kubernetes": "autoscalebot.backends.kubernetes.KubernetesScaler",
+        "command": "autoscalebot.backends.command.CommandScaler",
     },
     "NOTIFICATION_BACKENDS": {
         "console": "autoscalebot.backends.notification.ConsoleBackend",
         "logger": "autoscalebot.backends.notification.LoggerBackend",
         "test": "autoscalebot.backends.notification.TestBackend",
         "django-email": "autoscalebot.backends.notification.DjangoEmailBackend",
+        "webhook": "autoscalebot.backends.webhook.WebhookBackend",
     },
 }
 
@@ -236,6 +240,20 @@ SPEC: tuple[Setting, ...] = (
     Setting("DECISION_BACKEND", "autoscalebot.backends.policy.StreakPolicy", _dotted, "Decision backend (dotted path or 'streak')."),
     Setting("SCALING_BACKEND", "autoscalebot.backends.heroku.HerokuScaler", _dotted, "Scaling backend (dotted path or 'heroku')."),
     Setting("DRY_RUN", False, _bool, "Decide and log, but never call the scaling API."),
+    # Settings of the other built-in backends; each backend checks its own at start-up.
+    Setting("GUNICORN_PIDFILE", None, _opt_str, "Gunicorn scaler: the master's pidfile (gunicorn --pid PATH)."),
+    Setting("GUNICORN_SCALE_TIMEOUT_IN_SECONDS", 10.0, _ranged(0, 600, low_open=True), "Gunicorn scaler: how long to wait for the live worker count to match after TTIN/TTOU."),
+    Setting("KUBERNETES_API_URL", None, _optional(_url), "Kubernetes scaler: API server URL; default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (in a pod)."),
+    Setting("KUBERNETES_NAMESPACE", None, _opt_str, "Kubernetes scaler: the Deployment's namespace; default the pod's own (from the service account)."),
+    Setting("KUBERNETES_DEPLOYMENT", None, _opt_str, "Kubernetes scaler: the name of the Deployment to scale (required)."),
+    Setting("KUBERNETES_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token", _str, "Kubernetes scaler: bearer token file (re-read as it rotates)."),
+    Setting("KUBERNETES_CA_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", _str, "Kubernetes scaler: CA bundle that signs the API server's certificate."),
+    Setting("SCALE_COMMAND", None, _opt_str, "Command scaler: command run to scale, e.g. 'dokku ps:scale myapp web={quantity}' (no shell)."),
+    Setting("COUNT_COMMAND", None, _opt_str, "Command scaler: command that prints the current count, e.g. a script around 'dokku ps:report'."),
+    Setting("COMMAND_TIMEOUT_IN_SECONDS", 30.0, _ranged(0, 3600, low_open=True), "Command scaler: a command still running after this long is killed and reported."),
+    Setting("WEBHOOK_URL", None, _opt_str, "Webhook notifications: the URL to POST to (a Slack incoming webhook, ...); from the environment, never TOML.", secret=True),
+    Setting("WEBHOOK_FORMAT", "slack", _str, "Webhook notifications: 'slack' ({\"text\": ...}) or 'json' (every field of the notification)."),
+    Setting("WEBHOOK_TIMEOUT_IN_SECONDS", 5.0, _ranged(0, 120, low_open=True), "Webhook notifications: give up on one POST after this long (one retry follows a failure)."),
 )
 
 SPEC_BY_NAME: dict[str, Setting] = {s.name: s for s in SPEC}
@@ -275,6 +293,19 @@ class Settings:
     decision_backend: str
     scaling_backend: str
     dry_run: bool
+    gunicorn_pidfile: str | None
+    gunicorn_scale_timeout_in_seconds: float
+    kubernetes_api_url: str | None
+    kubernetes_namespace: str | None
+    kubernetes_deployment: str | None
+    kubernetes_token_file: str
+    kubernetes_ca_file: str
+    scale_command: str | None
+    count_command: str | None
+    command_timeout_in_seconds: float
+    webhook_url: str | None = field(repr=False)
+    webhook_format: str
+    webhook_timeout_in_seconds: float
     # Names from the settings module that no built-in knows: for third-party backends.
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Where each value came from (name -> "default", "module", "toml", "env", "flag").
