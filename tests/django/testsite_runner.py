@@ -1,0 +1,90 @@
+"""Running the test site's ``manage.py`` as a new user would: in a subprocess, bounded in time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+PROJECT = Path(__file__).resolve().parent / "project"
+MANAGE = PROJECT / "manage.py"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment minus AUTOSCALE_/HEROKU_ names and DJANGO_SETTINGS_MODULE."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOSCALE_", "HEROKU_"))}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py sets its own
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def manage(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python manage.py ARGS`` to completion (killed after ``timeout`` seconds)."""
+    return subprocess.run(
+        [sys.executable, str(MANAGE), *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python manage.py ARGS`` in the background; stop it with :func:`stop`."""
+    return subprocess.Popen(
+        [sys.executable, str(MANAGE), *args],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 10) -> tuple[str, str]:
+    """SIGTERM, then SIGKILL after ``timeout``; returns (stdout, stderr)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate(timeout=timeout)
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_ok(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Poll ``url`` until it answers 200; fail if ``proc`` dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"server exited with {proc.returncode}: {err[-2000:]}")
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return
+            last = response.status_code
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer 200 within {timeout} s (last: {last!r})")
