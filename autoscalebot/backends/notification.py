@@ -71,15 +71,63 @@ class TestBackend(BaseBackend):
 
 
 class DjangoEmailBackend(BaseBackend):
-    """Mails ``ADMINS`` through Django's mail system, one subject per kind."""
+    """Mails ``ADMINS`` through Django's mail system, one subject per kind.
 
-    def send(self, notification: Notification) -> None:
-        from django.core.mail import mail_admins  # only when Django is in use
+    The subject is ``[autoscalebot] <kind> (<app>)`` after Django's
+    ``EMAIL_SUBJECT_PREFIX``; the body holds the message, the reason, the
+    dyno counts and the time. Sending errors are raised (``fail_silently`` is
+    off), so the engine reports a failing mail server instead of losing mail.
+    Needs configured Django settings with ``ADMINS``: a configuration error at
+    start-up otherwise.
+    """
 
+    def __init__(self, settings: Any = None, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        from autoscalebot.config.settings import ConfigError
+
+        try:
+            from django.conf import settings as django_settings
+            from django.core.exceptions import ImproperlyConfigured
+        except ImportError:
+            raise ConfigError(
+                "NOTIFICATION_BACKENDS",
+                "DjangoEmailBackend needs Django, which is not installed",
+                "Install autoscalebot[django], or choose another backend.",
+            ) from None
+        try:
+            admins = django_settings.ADMINS
+        except (ImproperlyConfigured, ImportError):  # no settings, or a bad DJANGO_SETTINGS_MODULE
+            raise ConfigError(
+                "NOTIFICATION_BACKENDS",
+                "DjangoEmailBackend needs Django settings",
+                "Run the bot with 'manage.py run_autoscalebot', or choose another backend.",
+            ) from None
+        if not admins:
+            raise ConfigError(
+                "NOTIFICATION_BACKENDS",
+                "DjangoEmailBackend mails ADMINS, and ADMINS is empty",
+                "Set ADMINS in your Django settings.",
+            )
+
+    def subject(self, notification: Notification) -> str:
+        """``[autoscalebot] scaled (my-app)``: one subject per kind and app."""
+        app = getattr(self.settings, "heroku_app_name", None)
+        return f"{subject(notification)} ({app})" if app else subject(notification)
+
+    def body(self, notification: Notification) -> str:
+        """The message, then the evidence, the counts and the time."""
         lines = [notification.message, ""]
         if notification.reason:
             lines.append(f"Why: {notification.reason}")
-        for key, value in notification.counts.items():
-            lines.append(f"{key}: {value}")
-        lines.append(f"At: {notification.at.isoformat()}")
-        mail_admins(subject(notification).removeprefix("[autoscalebot] "), "\n".join(lines))
+        if notification.counts:
+            lines.append("Counts: " + ", ".join(f"{k}={v}" for k, v in notification.counts.items()))
+        app = getattr(self.settings, "heroku_app_name", None)
+        if app:
+            lines.append(f"App: {app}")
+        lines.append(f"At: {notification.at.isoformat(timespec='seconds')}")
+        return "\n".join(lines) + "\n"
+
+    def send(self, notification: Notification) -> None:
+        from django.core.mail import mail_admins
+
+        mail_admins(self.subject(notification), self.body(notification), fail_silently=False)
