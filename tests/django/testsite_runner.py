@@ -40,28 +40,47 @@ def manage(
     )
 
 
-def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    """``python manage.py ARGS`` in the background; stop it with :func:`stop`."""
-    return subprocess.Popen(
-        [sys.executable, str(MANAGE), *args],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+def start_manage(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    """``python manage.py ARGS`` in the background, stdout to ``log`` and stderr to ``log``.err.
+
+    Files, not pipes: a chatty server can never block on a full pipe. Stop it
+    with :func:`stop`.
+    """
+    with open(log, "w") as out, open(f"{log}.err", "w") as err:
+        return subprocess.Popen(
+            [sys.executable, str(MANAGE), *args],
+            cwd=PROJECT,
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
 
 
-def stop(proc: subprocess.Popen[str], timeout: float = 10) -> tuple[str, str]:
-    """SIGTERM, then SIGKILL after ``timeout``; returns (stdout, stderr)."""
+def stop(proc: subprocess.Popen[str], timeout: float = 10) -> int:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds; returns the exit status."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
-        return proc.communicate(timeout=timeout)
+        return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.communicate(timeout=timeout)
+        return proc.wait(timeout=timeout)
+
+
+def wait_for_line(log: Path, needle: str, proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """Wait until a line of ``log`` contains ``needle``; returns that line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if needle in line:
+                return line
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    err = Path(f"{log}.err").read_text()[-2000:]
+    raise AssertionError(f"no line with {needle!r} in {log.name} within {timeout} s; stderr: {err}")
 
 
 def free_port() -> int:
@@ -77,8 +96,7 @@ def wait_for_ok(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> N
     last: object = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out, err = proc.communicate()
-            raise AssertionError(f"server exited with {proc.returncode}: {err[-2000:]}")
+            raise AssertionError(f"the server exited with status {proc.returncode}")
         try:
             response = httpx.get(url, timeout=2)
             if response.status_code == 200:
