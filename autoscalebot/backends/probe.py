@@ -13,6 +13,10 @@ from autoscalebot.backends.base import BaseBackend, Measurement, ScalerError
 from autoscalebot.config.settings import Settings
 
 
+# A heartbeat is a tiny page; a body past this is a misconfigured URL, not a beat.
+MAX_BODY_BYTES = 1 << 20
+
+
 class HeartbeatProbe(BaseBackend):
     """Times one GET of ``HEARTBEAT_URL`` per beat.
 
@@ -64,11 +68,20 @@ class HeartbeatProbe(BaseBackend):
         except LookupError as exc:
             return Measurement(None, error=str(exc))
         started = self._timer()
+        deadline = started + self._settings.heartbeat_timeout
         try:
-            response = self._client.get(url)
-            response.read()
+            # Streamed, so a body that never ends (or trickles in under the
+            # per-read timeout) is cut off at the beat's total deadline.
+            with self._client.stream("GET", url) as response:
+                size = 0
+                for chunk in response.iter_raw():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        return Measurement(None, status=response.status_code, error="heartbeat body too large")
+                    if self._timer() > deadline:
+                        return Measurement(None, status=response.status_code, error=self._timeout_text())
         except httpx.TimeoutException:
-            return Measurement(None, error=f"timed out after {self._settings.heartbeat_timeout:g} s")
+            return Measurement(None, error=self._timeout_text())
         except httpx.TooManyRedirects:
             return Measurement(None, error="too many redirects")
         except httpx.ConnectError:
@@ -77,6 +90,9 @@ class HeartbeatProbe(BaseBackend):
             return Measurement(None, error=f"{type(exc).__name__}".lower())
         elapsed_ms = (self._timer() - started) * 1000.0
         return Measurement(elapsed_ms, status=response.status_code)
+
+    def _timeout_text(self) -> str:
+        return f"timed out after {self._settings.heartbeat_timeout:g} s"
 
     def close(self) -> None:
         self._client.close()
