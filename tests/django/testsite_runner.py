@@ -25,19 +25,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _manage_py(*args: str, env: dict[str, str]) -> dict[str, object]:
+    """What both runners pass to subprocess: manage.py ARGS in the project folder."""
+    argv = [sys.executable, str(MANAGE), *args]
+    return {"args": argv, "cwd": PROJECT, "env": env, "stdin": subprocess.DEVNULL, "text": True}
+
+
 def manage(
     *args: str, env: dict[str, str], timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """``python manage.py ARGS`` to completion (killed after ``timeout`` seconds)."""
-    return subprocess.run(
-        [sys.executable, str(MANAGE), *args],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    return subprocess.run(**_manage_py(*args, env=env), capture_output=True, timeout=timeout)  # type: ignore[call-overload]
 
 
 def start_manage(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
@@ -47,15 +45,7 @@ def start_manage(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen
     with :func:`stop`.
     """
     with open(log, "w") as out, open(f"{log}.err", "w") as err:
-        return subprocess.Popen(
-            [sys.executable, str(MANAGE), *args],
-            cwd=PROJECT,
-            env=env,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
+        return subprocess.Popen(**_manage_py(*args, env=env), stdout=out, stderr=err)  # type: ignore[call-overload]
 
 
 def stop(proc: subprocess.Popen[str], timeout: float = 10) -> int:
