@@ -1,0 +1,341 @@
+"""The operator console: a Textual app over a running engine.
+
+The engine runs on its own thread (:class:`EngineThread`) and reports through
+a sink that posts each event to the app as a message; the app sends it
+commands (:meth:`Engine.submit`). Nothing here touches the network or the
+engine's state directly, so the screen never waits on a slow API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from autoscalebot.config import ConfigError, Settings, save_settings
+from autoscalebot.engine import events as ev
+from autoscalebot.engine.commands import Command, ForceScale, Pause, Resume, UpdateSettings
+from autoscalebot.engine.engine import Engine
+from autoscalebot.runtime import EngineThread, build_engine
+from autoscalebot.tui.clockface import ClockFace
+from autoscalebot.tui.dialogs import HelpDialog, ThresholdsDialog, ThresholdsEdit
+from autoscalebot.tui.messages import EngineEvent, EnginePulse, sink_for
+from autoscalebot.tui.widgets import (
+    BoundsPanel,
+    DynosPanel,
+    EventLog,
+    LatencyChart,
+    StatusLine,
+    StreakPanel,
+)
+
+EngineFactory = Callable[[ev.Sink], Engine]
+"""Builds the engine, given the sink it must report to."""
+
+_DASHBOARD_ACTIONS = frozenset({"pause", "resume", "force", "edit", "help"})
+
+STOP_TIMEOUT = 1.0
+"""Seconds quitting waits for the engine thread (a request in flight is let go)."""
+
+
+class AutoscaleApp(App[int]):
+    """Live latency, streaks, dynos, the bounds window and a log; keys to
+    pause, force a scale and edit thresholds.
+
+    Tests build it with an ``engine_factory`` that returns an engine on a fake
+    clock with in-memory backends, ``threaded=False`` (they step
+    ``engine.tick()`` and ``engine.apply_commands()`` themselves) and ``now``
+    from the same fake clock, so every screen is reproducible.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "autoscalebot"
+
+    BINDINGS = [
+        Binding(
+            "p",
+            "pause",
+            "Pause",
+            id="pause",
+            tooltip="Stop automatic scaling; beats go on and are shown",
+        ),
+        Binding("p", "resume", "Resume", id="resume", tooltip="Let the bot scale again"),
+        Binding(
+            "plus,equals_sign",
+            "force(1)",
+            "Scale up",
+            key_display="+",
+            id="scale-up",
+            tooltip="Add INCREMENT dynos now (clamped to MAX_DYNOS); then automatic scaling holds",
+        ),
+        Binding(
+            "minus",
+            "force(-1)",
+            "Scale down",
+            key_display="-",
+            id="scale-down",
+            tooltip="Remove INCREMENT dynos now (clamped to MIN_DYNOS); then"
+            " automatic scaling holds",
+        ),
+        Binding(
+            "e",
+            "edit",
+            "Thresholds",
+            id="edit-thresholds",
+            tooltip="Edit thresholds, streaks and bounds; saved to TOML",
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            key_display="?",
+            id="help",
+            tooltip="Keys and what each panel shows",
+        ),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Stop the engine and leave"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine_factory: EngineFactory | None = None,
+        config_path: Path | None = None,
+        threaded: bool = True,
+        now: Callable[[], datetime] | None = None,
+        duration: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        """The settings as the console last applied them."""
+        self.config_path = config_path
+        """The TOML file edits are saved to; None: applied to the engine only."""
+        self.threaded = threaded
+        """Run the engine on its worker thread (False: the caller steps it)."""
+        self.duration = duration
+        """Quit by itself after this many seconds (None: run until quit)."""
+        self.clockface = ClockFace(settings.tz, now) if now else ClockFace(settings.tz)
+        """How times are shown."""
+        self.sink: ev.Sink = sink_for(self.post_message)
+        """The engine's sink: wraps each event in a message for this app."""
+        self._engine_factory: EngineFactory = engine_factory or (
+            lambda sink: build_engine(settings, sink)
+        )
+        self.engine: Engine | None = None
+        """The engine, once :meth:`prepare_engine` built it."""
+        self.runner: EngineThread | None = None
+        """The engine's thread while it runs."""
+        self.status: ev.Status | None = None
+        """The last status snapshot from the engine."""
+
+    # ---- engine lifecycle ----
+
+    def prepare_engine(self) -> Engine:
+        """Build the engine (and its backends) now; raises ConfigError.
+
+        The CLI calls this before the screen starts, so a bad backend path is
+        a one-line error rather than a console that opens and dies.
+        """
+        if self.engine is None:
+            self.engine = self._engine_factory(self.sink)
+        return self.engine
+
+    def on_mount(self) -> None:
+        engine = self.prepare_engine()
+        name = engine.settings.heroku_app_name or engine.settings.scaling_backend.rsplit(".", 1)[-1]
+        self.query_one(StatusLine).app_name = name
+        self.sub_title = name
+        if self.threaded:
+            self.runner = EngineThread(engine).start()
+        # Countdowns (hold, cool-off, next window) move even between beats.
+        self.set_interval(1.0, self._refresh_countdowns)
+        if self.duration is not None:
+            self.set_timer(self.duration, self.action_quit)
+
+    def stop_engine(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop the engine thread; True if it ended within ``timeout``."""
+        if self.runner is None:
+            return True
+        return self.runner.stop(timeout)
+
+    async def action_quit(self) -> None:
+        """Stop the engine (at most a second), then leave."""
+        self.stop_engine()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        # Every way out (ctrl+q, an error, the pilot ending) stops the engine.
+        self.stop_engine()
+
+    # ---- the screen ----
+
+    def compose(self) -> ComposeResult:
+        face = self.clockface
+        yield StatusLine(face, self.settings.heroku_app_name or "", id="status")
+        yield Horizontal(
+            _panel("Latency", LatencyChart(id="latency")),
+            _panel("Dynos", DynosPanel(id="dynos")),
+            id="top",
+        )
+        yield Horizontal(
+            _panel("Streak", StreakPanel(id="streak")),
+            _panel("Window", BoundsPanel(face, id="bounds")),
+            id="middle",
+        )
+        yield _panel("Log", EventLog(face, id="log"))
+        yield Footer()
+
+    def on_engine_pulse(self, message: EnginePulse) -> None:
+        if message.beats:
+            self.query_one(LatencyChart).add_beats(message.beats, message.count)
+            self.query_one(StreakPanel).add_beats(message.beats)
+        if message.status is not None:
+            self._show_status(message.status)
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        self.query_one(EventLog).add(event)
+        if isinstance(event, ev.OperatorAction) and not event.accepted:
+            self.notify(event.detail, title=f"Refused: {event.action}", severity="warning")
+        elif isinstance(event, ev.Stopped):
+            self.query_one(StatusLine).set_stopped(event.reason)
+        elif isinstance(event, ev.Trouble) and event.source == "platform":
+            self.notify(event.reason, title="Scaling API trouble", severity="error")
+
+    def _show_status(self, status: ev.Status) -> None:
+        paused_changed = self.status is None or self.status.paused != status.paused
+        self.status = status
+        self.query_one(StatusLine).set_status(status)
+        self.query_one(DynosPanel).set_status(status)
+        self.query_one(BoundsPanel).set_status(status)
+        self.query_one(StreakPanel).set_streaks(status.streaks)
+        self.query_one(LatencyChart).set_thresholds(status.thresholds_ms)
+        if paused_changed:
+            self.refresh_bindings()  # the footer shows Pause or Resume
+
+    def _refresh_countdowns(self) -> None:
+        for widget in (self.query_one(StatusLine), self.query_one(BoundsPanel)):
+            widget.refresh()
+
+    # ---- keys ----
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in _DASHBOARD_ACTIONS and isinstance(self.screen, ModalScreen):
+            return False  # a dialog is open: its keys only (and quit)
+        paused = self.status is not None and self.status.paused
+        if action == "pause":
+            return not paused
+        if action == "resume":
+            return paused
+        if action == "force" and paused:
+            return None  # shown dimmed: resume first
+        return True
+
+    def submit(self, command: Command) -> None:
+        """Send a command to the engine (applied on its thread between beats)."""
+        if self.engine is not None:
+            self.engine.submit(command)
+
+    def action_pause(self) -> None:
+        """Stop automatic scaling."""
+        self.submit(Pause())
+
+    def action_resume(self) -> None:
+        """Scale again."""
+        self.submit(Resume())
+
+    def action_force(self, direction: int) -> None:
+        """Scale by INCREMENT now, up (1) or down (-1); the engine clamps it."""
+        self.submit(ForceScale(delta=direction * self.settings.increment))
+
+    def action_edit(self) -> None:
+        """Open the threshold editor."""
+        if isinstance(self.screen, ThresholdsDialog):
+            return
+        self.push_screen(
+            ThresholdsDialog(self.settings, save_to=self.config_path), self.apply_thresholds
+        )
+
+    def apply_thresholds(self, edit: ThresholdsEdit | None) -> None:
+        """Send the edited values to the engine and save them to the TOML file."""
+        if edit is None:
+            return
+        if not edit.changes:
+            self.notify("Nothing changed.")
+            return
+        self.settings = edit.settings
+        self.submit(UpdateSettings(dict(edit.changes)))
+        if self.config_path is None:
+            self.notify(
+                "Applied to the running engine (not saved: no --config file).", title="Thresholds"
+            )
+            return
+        try:
+            save_settings(self.config_path, edit.changes)
+        except (ConfigError, OSError) as exc:
+            self.notify(f"Applied, but not saved: {exc}", title="Thresholds", severity="error")
+            return
+        overridden = sorted(
+            name for name in edit.changes if self.settings.origins.get(name) in ("env", "flag")
+        )
+        note = (
+            f" ({', '.join(overridden)}: the environment or --set wins at the next start)"
+            if overridden
+            else ""
+        )
+        self.notify(f"Saved to {self.config_path}{note}", title="Thresholds")
+
+    def action_help(self) -> None:
+        """Show the keys and a legend for the panels."""
+        if isinstance(self.screen, HelpDialog):
+            return
+        self.push_screen(HelpDialog(list(self.key_help())))
+
+    def key_help(self) -> Iterable[tuple[str, str, str]]:
+        """(key, name, what it does) for each of this app's keys, as bound now
+        (a keymap may have moved them), in the order of ``BINDINGS``."""
+        bound: dict[str, list[str]] = {}
+        for active in self.screen.active_bindings.values():
+            if active.binding.id:
+                bound.setdefault(active.binding.id, []).append(
+                    active.binding.key_display or self.get_key_display(active.binding)
+                )
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding) and binding.id
+            keys = bound.get(binding.id)
+            if keys:
+                yield "/".join(dict.fromkeys(keys)), binding.description, binding.tooltip
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        paused = self.status is not None and self.status.paused
+        if paused:
+            yield SystemCommand("Resume scaling", "Let the bot scale again", self.action_resume)
+        else:
+            yield SystemCommand(
+                "Pause scaling", "Stop automatic scaling; beats go on", self.action_pause
+            )
+        yield SystemCommand(
+            "Scale up", "Add INCREMENT dynos now (clamped)", lambda: self.action_force(1)
+        )
+        yield SystemCommand(
+            "Scale down", "Remove INCREMENT dynos now (clamped)", lambda: self.action_force(-1)
+        )
+        yield SystemCommand(
+            "Edit thresholds", "Response times, streaks, bounds; saved to TOML", self.action_edit
+        )
+        yield SystemCommand("Help", "Keys and what each panel shows", self.action_help)
+
+
+def _panel(title: str, content: Widget) -> Vertical:
+    """A bordered, titled box around one widget (``#<id>-box`` in the CSS)."""
+    box = Vertical(content, id=f"{content.id}-box", classes="panel")
+    box.border_title = title
+    return box

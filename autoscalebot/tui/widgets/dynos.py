@@ -1,0 +1,41 @@
+"""The dynos panel: the count now, the target, and why."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from autoscalebot.tui.widgets.status_view import StatusView
+
+
+class DynosPanel(StatusView):
+    """Dynos running now, the count the bot is heading for, and the reason
+    of the last decision (the evidence, e.g. ``3 beats over 1000 ms: ...``)."""
+
+    COMPONENT_CLASSES = {"dynos--count", "dynos--target", "dynos--dim"}
+    DEFAULT_CSS = """
+    DynosPanel { height: 1fr; }
+    DynosPanel > .dynos--count { text-style: bold; color: $text; }
+    DynosPanel > .dynos--target { text-style: bold; color: $accent; }
+    DynosPanel > .dynos--dim { color: $text-muted; }
+    """
+
+    def render(self) -> Text:
+        style = self.get_component_rich_style
+        dim = style("dynos--dim")
+        status = self.status
+        if status is None:
+            return Text("asking the platform…", dim)
+        text = Text()
+        text.append("now    ", dim)
+        text.append("?" if status.current is None else str(status.current), style("dynos--count"))
+        if status.target is not None and status.target != status.current:
+            text.append("  → target ", dim)
+            text.append(str(status.target), style("dynos--target"))
+        else:
+            text.append("  steady", dim)
+        text.append("\n")
+        text.append("window ", dim)
+        text.append(f"{status.min}–{status.max}")
+        text.append("\n")
+        text.append(status.last_reason or "no scaling decision yet", dim)
+        return text

@@ -1,0 +1,84 @@
+"""The log: scales, failures, episodes, drift and operator actions, newest last."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import RichLog
+
+from autoscalebot.engine import events as ev
+from autoscalebot.tui.clockface import ClockFace
+from autoscalebot.tui.describe import LogLine, describe
+
+MAX_LINES = 500
+"""Lines kept; older ones scroll away for good (the memory stays flat)."""
+
+
+class EventLog(RichLog):
+    """A bounded log of engine events, one line each, wrapped to the width."""
+
+    COMPONENT_CLASSES = {
+        "log--up",
+        "log--down",
+        "log--good",
+        "log--bad",
+        "log--warn",
+        "log--info",
+        "log--time",
+    }
+    DEFAULT_CSS = """
+    EventLog > .log--up { color: $warning; }
+    EventLog > .log--down { color: $success; }
+    EventLog > .log--good { color: $success; }
+    EventLog > .log--bad { color: $error; }
+    EventLog > .log--warn { color: $warning; }
+    EventLog > .log--info { color: $accent; }
+    EventLog > .log--time { color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        clock: ClockFace,
+        *,
+        max_lines: int = MAX_LINES,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(
+            max_lines=max_lines, min_width=20, wrap=True, name=name, id=id, classes=classes
+        )
+        self.clock = clock
+        """Formats each line's time."""
+        self._last_key: tuple[object, ...] | None = None
+        self.written = 0
+        """Lines written since start (the log keeps only ``max_lines``)."""
+        self.recent: deque[LogLine] = deque(maxlen=max_lines)
+        """The lines shown, as words (for tests and scripts that wait on the log)."""
+
+    def add(self, event: ev.Event) -> LogLine | None:
+        """Log ``event`` if it is worth a line; return the line written."""
+        line = describe(event)
+        if line is None:
+            return None
+        if line.repeat_key is not None and line.repeat_key == self._last_key:
+            return None
+        self._last_key = line.repeat_key
+        style = self.get_component_rich_style
+        tone = style(f"log--{line.tone}")
+        # A grid, so a long reason wraps under the text, not under the time.
+        row = Table.grid(padding=(0, 1), expand=True)
+        row.add_column(width=8, no_wrap=True)
+        row.add_column(width=1, no_wrap=True)
+        row.add_column(ratio=1, overflow="fold")
+        row.add_row(
+            Text(self.clock.time(event.at), style("log--time")),
+            Text(line.glyph, tone),
+            Text(line.text, tone if line.tone in ("bad", "up", "down") else ""),
+        )
+        self.write(row, expand=True)
+        self.written += 1
+        self.recent.append(line)
+        return line

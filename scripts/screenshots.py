@@ -1,0 +1,95 @@
+"""Regenerate screenshots/*.svg from the real demo.
+
+Runs ``autoscalebot-tui --demo`` in-process (the simulated app and the Heroku
+emulator on loopback, the real probe and client on the engine's thread) at
+100x30, waits until the bot has scaled up, and saves:
+
+- screenshots/dashboard.svg        the console after the scale-up
+- screenshots/edit-thresholds.svg  the threshold editor
+- screenshots/paused.svg           automatic scaling paused by the operator
+
+Usage: python scripts/screenshots.py [--out screenshots] [--timeout 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+from autoscalebot.demo import DEMO_KEY
+from autoscalebot.runtime import add_arguments, resolve_settings
+from autoscalebot.tui.app import AutoscaleApp
+from autoscalebot.tui.dialogs import ThresholdsDialog
+from autoscalebot.tui.widgets import EventLog
+
+SIZE = (100, 30)
+
+
+async def _until(pilot: object, condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:g} s waiting for {what}")
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+
+
+async def shoot(out: Path, timeout: float) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    saved: list[Path] = []
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        args = parser.parse_args(["--demo", "--config", str(Path(tmp) / "demo.toml")])
+        settings = resolve_settings(args, stack, allow_missing_config=True)
+        app = AutoscaleApp(settings, config_path=args.config)
+        log_lines = lambda: list(app.query_one(EventLog).recent)  # noqa: E731
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(
+                pilot, lambda: any(line.tone == "up" for line in log_lines()), timeout, "a scale-up"
+            )
+            beats = app.status
+            await _until(pilot, lambda: app.status is not beats, 5, "the next status")
+            await pilot.pause(1.5)  # a beat more on the chart after the scale
+            saved.append(Path(app.save_screenshot("dashboard.svg", str(out))))
+
+            await pilot.press("e")
+            await _until(pilot, lambda: isinstance(app.screen, ThresholdsDialog), 5, "the editor")
+            await pilot.pause()
+            saved.append(Path(app.save_screenshot("edit-thresholds.svg", str(out))))
+            await pilot.press("escape")
+
+            await pilot.press("p")
+            await _until(
+                pilot, lambda: app.status is not None and app.status.paused, 5, "the pause"
+            )
+            await pilot.pause(2.5)  # the chart goes on while paused
+            saved.append(Path(app.save_screenshot("paused.svg", str(out))))
+            await pilot.press("q")
+    for path in saved:
+        if DEMO_KEY in path.read_text("utf-8"):
+            raise AssertionError(f"{path} shows the API key")
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent.parent / "screenshots"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the demo to scale up"
+    )
+    args = parser.parse_args(argv)
+    for path in asyncio.run(shoot(args.out, args.timeout)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
