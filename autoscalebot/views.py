@@ -34,6 +34,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+try:
+    from django.contrib.auth.decorators import login_not_required
+except ImportError:  # Django < 5.1: no LoginRequiredMiddleware to opt out of
+
+    def login_not_required(view_func):  # type: ignore[no-untyped-def]
+        return view_func
+
+
 log = logging.getLogger(__name__)
 
 _DEFAULT = object()
@@ -111,6 +119,7 @@ CHECKS: tuple[tuple[str, Callable[[], bool]], ...] = (
 )
 
 
+@login_not_required  # the bot never logs in, even under LoginRequiredMiddleware
 @csrf_exempt
 @transaction.non_atomic_requests  # one failed query must not poison an ATOMIC_REQUESTS transaction
 @never_cache

@@ -171,3 +171,22 @@ def test_a_broken_heartbeat_recovers_when_the_part_does(client, heartbeat_dir, m
         )
         assert client.get(URL).status_code == 503
     assert client.get(URL).status_code == 200
+
+
+def test_login_required_middleware_does_not_lock_the_bot_out(heartbeat_dir):
+    import django
+    from django.conf import settings
+
+    if django.VERSION < (5, 1):
+        pytest.skip("LoginRequiredMiddleware is new in Django 5.1")
+    middleware = [*settings.MIDDLEWARE, "django.contrib.auth.middleware.LoginRequiredMiddleware"]
+    with override_settings(MIDDLEWARE=middleware):
+        assert Client().get(URL).status_code == 200
+    from autoscalebot.views import heartbeat
+
+    heartbeat.login_required = True  # what an undecorated view looks like to the middleware
+    try:
+        with override_settings(MIDDLEWARE=middleware):
+            assert Client().get(URL).status_code == 302  # so the test above means something
+    finally:
+        heartbeat.login_required = False
