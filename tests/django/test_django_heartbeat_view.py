@@ -190,3 +190,12 @@ def test_login_required_middleware_does_not_lock_the_bot_out(heartbeat_dir):
             assert Client().get(URL).status_code == 302  # so the test above means something
     finally:
         heartbeat.login_required = False
+
+
+def test_atomic_requests_do_not_wrap_the_heartbeat(monkeypatch):
+    from django.core.handlers.base import BaseHandler
+
+    from autoscalebot.views import heartbeat
+
+    monkeypatch.setitem(connections["default"].settings_dict, "ATOMIC_REQUESTS", True)
+    assert BaseHandler().make_view_atomic(heartbeat) is heartbeat
