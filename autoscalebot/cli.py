@@ -21,6 +21,8 @@ from autoscalebot.logfmt import LogfmtSink
 from autoscalebot.runtime import EngineThread, add_arguments, build_engine, resolve_settings
 
 USAGE_ERROR = 2
+# Seconds a scale call in flight at SIGTERM may take to answer before exit.
+SCALE_GRACE = 4.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -76,9 +78,12 @@ def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | No
         if left is not None and left <= 0:
             break
         stop.wait(0.2 if left is None else min(0.2, left))
-    if not runner.stop(timeout=1.0):
-        # Stuck mid-request: leave the daemon thread behind, but say why we went.
-        sink.write({"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", "event": "stop", "reason": f"{reason['why']} (a request was in flight)"})
+    # A heartbeat in flight is abandoned at once; a scale call in flight gets
+    # a few seconds to answer, so its outcome is logged (Heroku allows 30 s).
+    in_flight = runner.engine.in_flight_scale
+    if not runner.stop(timeout=SCALE_GRACE if in_flight is not None else 1.0):
+        what = f"a scale to {in_flight} got no answer in time; the next start reads the real count" if in_flight is not None else "a heartbeat was in flight"
+        sink.write({"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", "event": "stop", "reason": f"{reason['why']} ({what})"})
     return 0
 
 

@@ -67,6 +67,9 @@ class Engine:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._sink = sink or (lambda event: None)
+        # Nobody listens: skip building the per-beat events (the simulator ticks millions of beats).
+        self._quiet = sink is None
+        self._fixed_bounds: tuple[Settings, Bounds | None] | None = None
         # Backends are built here, before the first beat, so a bad path is a
         # configuration error at start-up rather than a crash later.
         self.scaler: Scaler = scaler or build_backend(
@@ -100,6 +103,8 @@ class Engine:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._started = False
+        # The count asked for by a scale call still waiting for its answer.
+        self.in_flight_scale: int | None = None
         self._last_status: ev.Status | None = None
 
     # ---- control, from any thread ----
@@ -178,6 +183,13 @@ class Engine:
 
     def bounds(self, at: datetime | None = None) -> Bounds:
         """The [min, max] window at ``at`` (default now)."""
+        fixed = self._fixed_bounds
+        if fixed is None or fixed[0] is not self.settings:
+            low, high = self.settings.min_dynos, self.settings.max_dynos
+            same = low.is_constant and high.is_constant
+            fixed = self._fixed_bounds = (self.settings, Bounds(low.entries[0][1], high.entries[0][1]) if same else None)
+        if fixed[1] is not None:
+            return fixed[1]  # constant schedules: no clock or time-zone work
         moment = at or self.clock.now()
         tz = self.settings.tz
         return Bounds(
@@ -194,6 +206,14 @@ class Engine:
         bounds = self.bounds()
         verdict = self._observe(measurement, bounds, now)
         self._streaks = verdict.streaks
+        if not self._quiet:
+            self._emit_beat(measurement, verdict)
+        if self.settings.notify_on_every_ping:
+            self._notify("ping", f"Heartbeat {_describe(measurement)}", verdict.reason)
+        self._decide(verdict, bounds, now)
+        self._emit_status()
+
+    def _emit_beat(self, measurement: Measurement, verdict: Verdict) -> None:
         self._emit(
             ev.Beat(
                 at=self.clock.now(),
@@ -205,10 +225,6 @@ class Engine:
                 current=self.current,
             )
         )
-        if self.settings.notify_on_every_ping:
-            self._notify("ping", f"Heartbeat {_describe(measurement)}", verdict.reason)
-        self._decide(verdict, bounds, now)
-        self._emit_status()
 
     # ---- one beat, in parts ----
 
@@ -301,6 +317,13 @@ class Engine:
         """Ask the platform for ``target``; record only what it confirms."""
         before = self.current
         assert before is not None
+        self.in_flight_scale = target
+        try:
+            return self._scale_checked(before, target, reason, manual=manual)
+        finally:
+            self.in_flight_scale = None
+
+    def _scale_checked(self, before: int, target: int, reason: str, *, manual: bool) -> bool:
         # Re-read first: if someone scaled by hand since the last refresh, a
         # decision made from the stale count must not be applied.
         if not self._refresh_count(force=True) or self.current != before:
@@ -546,6 +569,8 @@ class Engine:
         )
 
     def _emit_status(self) -> None:
+        if self._quiet:
+            return
         status = self.status()
         if status != self._last_status:
             self._last_status = status

@@ -119,6 +119,12 @@ def _parse_key(key: object) -> int:
     return hour * 60 + minute
 
 
+# No platform runs this many of one process type; a larger number is a typo.
+MAX_COUNT = 10_000
+
+
 def _check_value(value: int, allow_negative: bool, where: str) -> None:
     if value < 0 and not allow_negative:
         raise ScheduleError(f"{where}{value} is negative; dyno counts are 0 or more")
+    if value > MAX_COUNT:
+        raise ScheduleError(f"{where}{value} is more than {MAX_COUNT:,} dynos; is it a typo?")

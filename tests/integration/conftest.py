@@ -93,7 +93,10 @@ def run_cli(heroku, heartbeat, tmp_path):
     started: list[CLI] = []
 
     def start(*args: str, quantity: int = 1, env: dict[str, str] | None = None, app_url: str | None = None) -> CLI:
-        heroku.add_app(APP, web_url=app_url or heartbeat.url + "/", formation={"web": quantity})
+        try:
+            heroku.add_app(APP, web_url=app_url or heartbeat.url + "/", formation={"web": quantity})
+        except ValueError:  # a second run against the same app (a restart)
+            heroku.set_quantity(APP, "web", quantity)
         full_env = {
             k: v for k, v in os.environ.items() if not k.startswith(("AUTOSCALE_", "HEROKU_"))
         } | {

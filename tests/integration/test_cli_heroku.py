@@ -132,3 +132,19 @@ def test_the_key_never_appears_in_output(run_cli, heroku, heartbeat):
     assert cli.wait_for(lambda: len(cli.events("beat")) >= 5, timeout=20)
     cli.terminate()
     assert KEY not in "\n".join(cli.lines) + cli.stderr
+
+
+def test_sigterm_during_a_scale_call_logs_its_outcome_and_restart_goes_on(run_cli, heroku, heartbeat):
+    heartbeat.set(latency=SLOW)
+    cli = run_cli(quantity=1)
+    assert cli.wait_for(lambda: len(cli.events("beat")) >= 1, timeout=15)
+    heroku.set_latency(1.5)  # every API answer now takes 1.5 s: GET + PATCH = 3 s
+    assert cli.wait_for(lambda: cli.events("decision"), timeout=20)
+    code, took = cli.terminate(timeout=10)
+    assert code == 0 and took < 5.0
+    assert cli.events("scale") and "from=1 to=2" in cli.events("scale")[0]
+    heroku.set_latency(0.0)
+    again = run_cli(quantity=heroku.quantity(APP))
+    assert again.wait_for(lambda: again.events("start"), timeout=15)
+    again.terminate()
+    assert "dynos=2" in again.events("start")[0]
