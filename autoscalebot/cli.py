@@ -33,7 +33,11 @@ def parser() -> argparse.ArgumentParser:
         "'autoscalebot-tui' (the operator console).",
     )
     add_arguments(p)
-    p.add_argument("--headless", action="store_true", help="run without the console (the default for this command)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="run without the console (the default for this command)",
+    )
     return p
 
 
@@ -48,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return heartbeat(argv[2:])
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     sink = LogfmtSink(sys.stdout)
     with ExitStack() as stack:
         try:
@@ -57,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"autoscalebot: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
-        return run_headless(EngineThread(engine), sink, duration=args.duration or (600.0 if args.demo else None))
+        return run_headless(
+            EngineThread(engine), sink, duration=args.duration or (600.0 if args.demo else None)
+        )
 
 
 def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | None = None) -> int:
@@ -82,8 +90,18 @@ def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | No
     # a few seconds to answer, so its outcome is logged (Heroku allows 30 s).
     in_flight = runner.engine.in_flight_scale
     if not runner.stop(timeout=SCALE_GRACE if in_flight is not None else 1.0):
-        what = f"a scale to {in_flight} got no answer in time; the next start reads the real count" if in_flight is not None else "a heartbeat was in flight"
-        sink.write({"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", "event": "stop", "reason": f"{reason['why']} ({what})"})
+        what = (
+            f"a scale to {in_flight} got no answer in time; the next start reads the real count"
+            if in_flight is not None
+            else "a heartbeat was in flight"
+        )
+        sink.write(
+            {
+                "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                "event": "stop",
+                "reason": f"{reason['why']} ({what})",
+            }
+        )
     return 0
 
 

@@ -38,7 +38,9 @@ class LoadStory:
         return self.surge_rps if self.surge_start <= phase < self.surge_end else self.calm_rps
 
 
-def queue_latency_ms(rps: float, dynos: int, *, service_ms: float = 100.0, cap_ms: float = 1800.0) -> float:
+def queue_latency_ms(
+    rps: float, dynos: int, *, service_ms: float = 100.0, cap_ms: float = 1800.0
+) -> float:
     """Mean response time of ``dynos`` servers each serving 1000/service_ms per second.
 
     M/M/1 per dyno with random routing: service / (1 - utilisation); an
@@ -82,7 +84,9 @@ class SimulatedApp:
         self._t0 = clock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-app", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="demo-app", daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -23,10 +23,7 @@ def format_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        text = f"{value:.1f}"
-    else:
-        text = str(value)
+    text = f"{value:.1f}" if isinstance(value, float) else str(value)
     if _BARE.match(text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
@@ -43,7 +40,13 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
     head: dict[str, Any] = {"at": at, "event": event.kind}
     match event:
         case ev.Started():
-            body = {"app": event.app, "dynos": event.current, "min": event.min, "max": event.max, "dry_run": event.dry_run}
+            body = {
+                "app": event.app,
+                "dynos": event.current,
+                "min": event.min,
+                "max": event.max,
+                "dry_run": event.dry_run,
+            }
         case ev.Beat():
             body = {
                 "latency_ms": event.latency_ms,
@@ -54,13 +57,27 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
                 "dynos": event.current,
             }
         case ev.Decided():
-            body = {"action": event.action, "from": event.current, "to": event.target, "reason": event.reason}
+            body = {
+                "action": event.action,
+                "from": event.current,
+                "to": event.target,
+                "reason": event.reason,
+            }
         case ev.Scaled():
-            body = {"from": event.before, "to": event.after, "manual": event.manual, "reason": event.reason}
+            body = {
+                "from": event.before,
+                "to": event.after,
+                "manual": event.manual,
+                "reason": event.reason,
+            }
         case ev.ScaleFailed():
             body = {"dynos": event.current, "to": event.target, "reason": event.reason}
         case ev.Drift():
-            body = {"recorded": event.recorded, "actual": event.actual, "reason": "scaled outside autoscalebot"}
+            body = {
+                "recorded": event.recorded,
+                "actual": event.actual,
+                "reason": "scaled outside autoscalebot",
+            }
         case ev.Trouble():
             body = {"source": event.source, "reason": event.reason}
         case ev.Recovered():

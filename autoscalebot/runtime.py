@@ -18,17 +18,47 @@ from autoscalebot.engine.engine import Engine
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options both ``autoscalebot`` and ``autoscalebot-tui`` take."""
-    parser.add_argument("--settings", metavar="MODULE", help="Python settings module with the seed's names (found on the current directory)")
-    parser.add_argument("--config", metavar="PATH", type=Path, help="TOML settings file (default: the per-user config file)")
-    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="overrides", help="override one setting (repeatable), e.g. --set MAX_DYNOS=5")
-    parser.add_argument("--interval", metavar="SECONDS", help="shorthand for --set HEARTBEAT_INTERVAL_IN_SECONDS=SECONDS")
-    parser.add_argument("--dry-run", action="store_true", help="decide and log, but never call the scaling API")
-    parser.add_argument("--demo", action="store_true", help="run on this machine against a simulated app and the Heroku emulator (no account needed)")
-    parser.add_argument("--duration", metavar="SECONDS", type=float, help="stop by itself after this many seconds")
+    parser.add_argument(
+        "--settings",
+        metavar="MODULE",
+        help="Python settings module with the seed's names (found on the current directory)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        help="TOML settings file (default: the per-user config file)",
+    )
+    parser.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override one setting (repeatable), e.g. --set MAX_DYNOS=5",
+    )
+    parser.add_argument(
+        "--interval",
+        metavar="SECONDS",
+        help="shorthand for --set HEARTBEAT_INTERVAL_IN_SECONDS=SECONDS",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="decide and log, but never call the scaling API"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run on this machine against a simulated app and the Heroku emulator (no account needed)",
+    )
+    parser.add_argument(
+        "--duration", metavar="SECONDS", type=float, help="stop by itself after this many seconds"
+    )
     parser.add_argument("--version", action="version", version=f"autoscalebot {__version__}")
 
 
-def resolve_settings(args: argparse.Namespace, stack: ExitStack, *, allow_missing_config: bool = False) -> Settings:
+def resolve_settings(
+    args: argparse.Namespace, stack: ExitStack, *, allow_missing_config: bool = False
+) -> Settings:
     """Settings from the parsed options (starting the demo world if asked)."""
     overrides: dict[str, Any] = parse_overrides(args.overrides)
     if args.interval is not None:

@@ -13,12 +13,27 @@ APP = "bench-app"
 KEY = "bench-key"
 
 
-def start_cli(heroku_url: str, heartbeat_url: str, *args: str) -> tuple[subprocess.Popen[str], list[tuple[float, str]]]:
+def start_cli(
+    heroku_url: str, heartbeat_url: str, *args: str
+) -> tuple[subprocess.Popen[str], list[tuple[float, str]]]:
     """Start ``autoscalebot --headless``; returns the process and its (time, line) list."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOSCALE_", "HEROKU_"))}
-    env |= {"HEROKU_API_KEY": KEY, "HEROKU_APP_NAME": APP, "HEROKU_API_URL": heroku_url, "XDG_CONFIG_HOME": "/nonexistent"}
+    env |= {
+        "HEROKU_API_KEY": KEY,
+        "HEROKU_APP_NAME": APP,
+        "HEROKU_API_URL": heroku_url,
+        "XDG_CONFIG_HOME": "/nonexistent",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autoscalebot.cli", "--headless", "--set", f"HEARTBEAT_URL={heartbeat_url}", *args],
+        [
+            sys.executable,
+            "-m",
+            "autoscalebot.cli",
+            "--headless",
+            "--set",
+            f"HEARTBEAT_URL={heartbeat_url}",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

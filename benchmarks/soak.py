@@ -29,18 +29,28 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=30.0)
     args = parser.parse_args()
     duration = args.minutes * 60
-    with HerokuEmulator(api_key=KEY, rate_limit=10**9) as heroku, HeartbeatServer(latency=0.0) as beat:
+    with (
+        HerokuEmulator(api_key=KEY, rate_limit=10**9) as heroku,
+        HeartbeatServer(latency=0.0) as beat,
+    ):
         heroku.add_app(APP, formation={"web": 1})
         proc, lines = start_cli(
             heroku.url,
             beat.heartbeat_url,
-            "--interval", "0.05",
-            "--set", "MAX_RESPONSE_TIME_IN_MS=20",
-            "--set", "MIN_RESPONSE_TIME_IN_MS=5",
-            "--set", "MAX_DYNOS=5",
-            "--set", "NOTIFY_ON_EVERY_SCALE=true",
-            "--set", "NOTIFICATION_BACKENDS=logger",
-            "--duration", str(duration + 5),
+            "--interval",
+            "0.05",
+            "--set",
+            "MAX_RESPONSE_TIME_IN_MS=20",
+            "--set",
+            "MIN_RESPONSE_TIME_IN_MS=5",
+            "--set",
+            "MAX_DYNOS=5",
+            "--set",
+            "NOTIFY_ON_EVERY_SCALE=true",
+            "--set",
+            "NOTIFICATION_BACKENDS=logger",
+            "--duration",
+            str(duration + 5),
         )
         rows = []
         start = time.monotonic()
@@ -61,10 +71,14 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
         patches = len(heroku.patches())
-    print(f"soak: {args.minutes:g} min at 20 beats/s (interval 0.05 s), {patches} PATCHes to the emulator")
+    print(
+        f"soak: {args.minutes:g} min at 20 beats/s (interval 0.05 s), {patches} PATCHes to the emulator"
+    )
     print(f"{'t (s)':>8}{'beats':>9}{'scales':>8}{'RSS MiB':>10}{'threads':>9}{'fds':>6}")
     for t, stats, beats, scales in rows:
-        print(f"{t:>8.0f}{beats:>9}{scales:>8}{stats['rss_mib']:>10.1f}{stats['threads']:>9}{stats['fds']:>6}")
+        print(
+            f"{t:>8.0f}{beats:>9}{scales:>8}{stats['rss_mib']:>10.1f}{stats['threads']:>9}{stats['fds']:>6}"
+        )
     if len(rows) >= 2:
         first, last = rows[0][1], rows[-1][1]
         print(

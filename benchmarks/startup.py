@@ -27,10 +27,14 @@ def one_run(settle: float) -> tuple[float, dict[str, float]]:
     with HerokuEmulator(api_key=KEY) as heroku, HeartbeatServer(latency=0.01) as beat:
         heroku.add_app(APP, formation={"web": 1})
         t0 = time.monotonic()
-        proc, lines = start_cli(heroku.url, beat.heartbeat_url, "--interval", "0.1", "--duration", str(settle + 15))
+        proc, lines = start_cli(
+            heroku.url, beat.heartbeat_url, "--interval", "0.1", "--duration", str(settle + 15)
+        )
         try:
             deadline = t0 + 15
-            while time.monotonic() < deadline and not any(" event=beat " in line for _, line in lines):
+            while time.monotonic() < deadline and not any(
+                " event=beat " in line for _, line in lines
+            ):
                 time.sleep(0.005)
             first = next(t for t, line in lines if " event=beat " in line) - t0
             time.sleep(settle)
@@ -55,8 +59,15 @@ def main() -> None:
         fds.append(stats["fds"])
     print(f"headless start-up ({args.runs} runs; memory after {args.settle:g} s at 10 beats/s)")
     print(f"{'metric':<28}{'median':>10}{'min':>10}{'max':>10}")
-    for name, values in [("spawn → first beat (ms)", firsts), ("RSS (MiB)", rss), ("threads", threads), ("open fds", fds)]:
-        print(f"{name:<28}{statistics.median(values):>10.1f}{min(values):>10.1f}{max(values):>10.1f}")
+    for name, values in [
+        ("spawn → first beat (ms)", firsts),
+        ("RSS (MiB)", rss),
+        ("threads", threads),
+        ("open fds", fds),
+    ]:
+        print(
+            f"{name:<28}{statistics.median(values):>10.1f}{min(values):>10.1f}{max(values):>10.1f}"
+        )
 
 
 if __name__ == "__main__":

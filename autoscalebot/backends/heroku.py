@@ -109,11 +109,15 @@ class HerokuScaler(BaseBackend):
             )
         what = f"{method} {path}"
         try:
-            response = self._client.request(method, self._base + path, json=body, headers=self._headers)
+            response = self._client.request(
+                method, self._base + path, json=body, headers=self._headers
+            )
         except httpx.TimeoutException:
             raise ScalerError(f"Heroku API timed out ({what})", kind="network") from None
         except httpx.HTTPError as exc:
-            raise ScalerError(f"Heroku API unreachable ({what}): {type(exc).__name__}", kind="network") from None
+            raise ScalerError(
+                f"Heroku API unreachable ({what}): {type(exc).__name__}", kind="network"
+            ) from None
         remaining = response.headers.get("RateLimit-Remaining")
         if remaining is not None and remaining.strip().isdigit():
             self.rate_limit_remaining = int(remaining)
@@ -124,7 +128,9 @@ class HerokuScaler(BaseBackend):
         try:
             return response.json()
         except ValueError:
-            raise ScalerError(f"Heroku answered {what} with malformed JSON", kind="protocol") from None
+            raise ScalerError(
+                f"Heroku answered {what} with malformed JSON", kind="protocol"
+            ) from None
 
     def _error(self, response: httpx.Response, what: str) -> ScalerError:
         status = response.status_code

@@ -65,7 +65,10 @@ class StreakPolicy(BaseBackend):
             self.fails.popleft()
         while len(self.passes) > need_passes:
             self.passes.popleft()
-        streaks = {"fails": (len(self.fails), need_fails), "passes": (len(self.passes), need_passes)}
+        streaks = {
+            "fails": (len(self.fails), need_fails),
+            "passes": (len(self.passes), need_passes),
+        }
         wanted, reason = None, ""
         if len(self.fails) >= need_fails:
             wanted = current + self.s.increment

@@ -12,7 +12,6 @@ import httpx
 from autoscalebot.backends.base import BaseBackend, Measurement, ScalerError
 from autoscalebot.config.settings import Settings
 
-
 # A heartbeat is a tiny page; a body past this is a misconfigured URL, not a beat.
 MAX_BODY_BYTES = 1 << 20
 
@@ -57,7 +56,9 @@ class HeartbeatProbe(BaseBackend):
                 base = self._app_url() if self._app_url else None
                 if not base:
                     raise LookupError("the app's URL is unknown; set HEARTBEAT_URL to a full URL")
-                self._url = urljoin(base if base.endswith("/") else base + "/", configured.lstrip("/"))
+                self._url = urljoin(
+                    base if base.endswith("/") else base + "/", configured.lstrip("/")
+                )
         return self._url
 
     def measure(self) -> Measurement:
@@ -77,9 +78,13 @@ class HeartbeatProbe(BaseBackend):
                 for chunk in response.iter_raw():
                     size += len(chunk)
                     if size > MAX_BODY_BYTES:
-                        return Measurement(None, status=response.status_code, error="heartbeat body too large")
+                        return Measurement(
+                            None, status=response.status_code, error="heartbeat body too large"
+                        )
                     if self._timer() > deadline:
-                        return Measurement(None, status=response.status_code, error=self._timeout_text())
+                        return Measurement(
+                            None, status=response.status_code, error=self._timeout_text()
+                        )
         except httpx.TimeoutException:
             return Measurement(None, error=self._timeout_text())
         except httpx.TooManyRedirects:

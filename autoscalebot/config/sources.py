@@ -18,7 +18,14 @@ from typing import Any
 
 import platformdirs
 
-from autoscalebot.config.settings import SPEC, SPEC_BY_NAME, ConfigError, Settings, build_settings, _did_you_mean
+from autoscalebot.config.settings import (
+    SPEC,
+    SPEC_BY_NAME,
+    ConfigError,
+    Settings,
+    _did_you_mean,
+    build_settings,
+)
 
 ENV_PREFIX = "AUTOSCALE_"
 # Plain names the seed's users already export on Heroku.
@@ -49,9 +56,13 @@ def from_module(module_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
             ) from None
         raise ConfigError("--settings", f"{module_name} failed to import: {exc}") from None
     except SyntaxError as exc:
-        raise ConfigError("--settings", f"{module_name} has a syntax error at line {exc.lineno}") from None
+        raise ConfigError(
+            "--settings", f"{module_name} has a syntax error at line {exc.lineno}"
+        ) from None
     except Exception as exc:  # a settings module is user code: report, don't trace
-        raise ConfigError("--settings", f"{module_name} raised {type(exc).__name__} on import") from None
+        raise ConfigError(
+            "--settings", f"{module_name} raised {type(exc).__name__} on import"
+        ) from None
     names = {n: getattr(module, n) for n in dir(module) if n.isupper()}
     return _split_known(names)
 
@@ -59,7 +70,7 @@ def from_module(module_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def from_django(django_settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """``AUTOSCALE_``-prefixed names from Django settings (TIME_ZONE is shared)."""
     names = {
-        n[len(ENV_PREFIX):]: getattr(django_settings, n)
+        n[len(ENV_PREFIX) :]: getattr(django_settings, n)
         for n in dir(django_settings)
         if n.startswith(ENV_PREFIX)
     }
@@ -79,7 +90,9 @@ def from_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise ConfigError("--config", f"{path} does not exist", "Check the path, or leave --config out.") from None
+        raise ConfigError(
+            "--config", f"{path} does not exist", "Check the path, or leave --config out."
+        ) from None
     except PermissionError:
         raise ConfigError("--config", f"{path} cannot be read (permission denied)") from None
     except IsADirectoryError:
@@ -112,8 +125,8 @@ def from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if env.get(name):
             out[name] = env[name]
     for key, value in env.items():
-        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):] in SPEC_BY_NAME:
-            out[key[len(ENV_PREFIX):]] = value
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :] in SPEC_BY_NAME:
+            out[key[len(ENV_PREFIX) :]] = value
     return out
 
 
@@ -128,7 +141,11 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if name not in SPEC_BY_NAME:
             raise ConfigError(name, "is not a setting", _did_you_mean(name))
         if SPEC_BY_NAME[name].secret:
-            raise ConfigError(name, "is not taken on the command line (it would show in ps)", f"Export {name} instead.")
+            raise ConfigError(
+                name,
+                "is not taken on the command line (it would show in ps)",
+                f"Export {name} instead.",
+            )
         out[name] = value
     return out
 
@@ -162,7 +179,9 @@ def load_settings(
         layers.append(("django", known))
     path = config_path or default_config_path()
     use_default_file = config_path is None and base is None  # the demo ignores the user's file
-    if (use_default_file and path.exists()) or (config_path is not None and (path.exists() or not allow_missing_config)):
+    if (use_default_file and path.exists()) or (
+        config_path is not None and (path.exists() or not allow_missing_config)
+    ):
         layers.append(("toml", from_toml(path)))
     layers.append(("env", from_env(env)))
     layers.append(("flag", dict(overrides or {})))

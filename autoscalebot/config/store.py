@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import tomllib
@@ -27,7 +28,9 @@ def save_settings(path: Path, changes: Mapping[str, Any]) -> None:
         try:
             current = tomllib.loads(path.read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError("--config", f"{path} is not valid TOML, so it was left untouched: {exc}") from None
+            raise ConfigError(
+                "--config", f"{path} is not valid TOML, so it was left untouched: {exc}"
+            ) from None
     for key, value in changes.items():
         name = key.upper()
         spec = SPEC_BY_NAME.get(name)
@@ -54,8 +57,6 @@ def save_settings(path: Path, changes: Mapping[str, Any]) -> None:
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

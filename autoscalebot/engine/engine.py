@@ -29,7 +29,14 @@ from autoscalebot.backends.base import (
 from autoscalebot.config.settings import ConfigError, Settings
 from autoscalebot.engine import events as ev
 from autoscalebot.engine.clock import Clock, SystemClock
-from autoscalebot.engine.commands import Command, ForceScale, Pause, RefreshCount, Resume, UpdateSettings
+from autoscalebot.engine.commands import (
+    Command,
+    ForceScale,
+    Pause,
+    RefreshCount,
+    Resume,
+    UpdateSettings,
+)
 from autoscalebot.engine.loading import build_backend
 from autoscalebot.engine.notifier import Notifier
 
@@ -76,7 +83,10 @@ class Engine:
             "SCALING_BACKEND", settings.scaling_backend, settings
         )
         self.probe: Probe = probe or build_backend(
-            "MEASUREMENT_BACKEND", settings.measurement_backend, settings, app_url=self.scaler.app_url
+            "MEASUREMENT_BACKEND",
+            settings.measurement_backend,
+            settings,
+            app_url=self.scaler.app_url,
         )
         self.policy: Policy = policy or build_backend(
             "DECISION_BACKEND", settings.decision_backend, settings
@@ -187,7 +197,10 @@ class Engine:
         if fixed is None or fixed[0] is not self.settings:
             low, high = self.settings.min_dynos, self.settings.max_dynos
             same = low.is_constant and high.is_constant
-            fixed = self._fixed_bounds = (self.settings, Bounds(low.entries[0][1], high.entries[0][1]) if same else None)
+            fixed = self._fixed_bounds = (
+                self.settings,
+                Bounds(low.entries[0][1], high.entries[0][1]) if same else None,
+            )
         if fixed[1] is not None:
             return fixed[1]  # constant schedules: no clock or time-zone work
         moment = at or self.clock.now()
@@ -259,7 +272,9 @@ class Engine:
             reason = f"{current} dynos is outside the window {bounds.min}-{bounds.max}"
             self._change(current, target, reason, now, correction=True)
         elif verdict.wanted is not None and bounds.clamp(verdict.wanted) != current:
-            self._change(current, bounds.clamp(verdict.wanted), verdict.reason, now, correction=False)
+            self._change(
+                current, bounds.clamp(verdict.wanted), verdict.reason, now, correction=False
+            )
         else:
             self.target = current
 
@@ -267,7 +282,9 @@ class Engine:
         """Needs beyond the bounds, notified once per episode."""
         wanted = verdict.wanted
         above = wanted is not None and wanted > bounds.max and current >= bounds.max
-        below = wanted is not None and wanted < bounds.min and current <= bounds.min and bounds.min > 1
+        below = (
+            wanted is not None and wanted < bounds.min and current <= bounds.min and bounds.min > 1
+        )
         if self._episode("needs_above_max", above) and self.settings.notify_if_needs_exceed_max:
             self._notify(
                 "needs_above_max",
@@ -285,7 +302,9 @@ class Engine:
                 min=bounds.min,
             )
 
-    def _change(self, current: int, target: int, reason: str, now: float, *, correction: bool) -> None:
+    def _change(
+        self, current: int, target: int, reason: str, now: float, *, correction: bool
+    ) -> None:
         self.target = target
         self.last_reason = reason
         gate = self._gate(now, correction=correction)
@@ -309,7 +328,10 @@ class Engine:
             return None  # bounds are a hard rule: cool-off and holds do not delay them
         if self._hold_until is not None and now < self._hold_until:
             return "hold"
-        if self._last_scale_at is not None and now - self._last_scale_at < self.settings.cool_off_in_seconds:
+        if (
+            self._last_scale_at is not None
+            and now - self._last_scale_at < self.settings.cool_off_in_seconds
+        ):
             return "cooling"
         return None
 
@@ -349,7 +371,13 @@ class Engine:
         if self.settings.notify_on_every_scale:
             verb = "up" if after > before else "down"
             who = "by the operator" if manual else "automatically"
-            self._notify("scale", f"Scaled {verb} from {before} to {after} dynos {who}", reason, before=before, after=after)
+            self._notify(
+                "scale",
+                f"Scaled {verb} from {before} to {after} dynos {who}",
+                reason,
+                before=before,
+                after=after,
+            )
         self._record_change(now, after - before)
         return True
 
@@ -383,7 +411,8 @@ class Engine:
             self._notify(
                 "scale_diff",
                 f"{moved} dynos of scaling within {period_min:g} minutes (threshold {limit})",
-                f"{len(self._changes)} scales: " + ", ".join(f"{c.delta:+d}" for c in self._changes),
+                f"{len(self._changes)} scales: "
+                + ", ".join(f"{c.delta:+d}" for c in self._changes),
                 moved=moved,
                 threshold=limit,
             )
@@ -444,10 +473,14 @@ class Engine:
     def _force(self, command: ForceScale) -> None:
         at = self.clock.now()
         if self.paused:
-            self._emit(ev.OperatorAction(at, "force", "paused: resume before scaling", accepted=False))
+            self._emit(
+                ev.OperatorAction(at, "force", "paused: resume before scaling", accepted=False)
+            )
             return
         if self.current is None and not self._refresh_count(force=True):
-            self._emit(ev.OperatorAction(at, "force", "the current count is unknown", accepted=False))
+            self._emit(
+                ev.OperatorAction(at, "force", "the current count is unknown", accepted=False)
+            )
             return
         assert self.current is not None
         bounds = self.bounds()
@@ -457,8 +490,18 @@ class Engine:
             wanted = command.to if command.to is not None else self.current + command.delta
             target = bounds.clamp(wanted)
         if target == self.current:
-            where = "at MAX_DYNOS" if target >= bounds.max else "at MIN_DYNOS" if target <= bounds.min else "unchanged"
-            self._emit(ev.OperatorAction(at, "force", f"already {self.current} dynos ({where})", accepted=False))
+            where = (
+                "at MAX_DYNOS"
+                if target >= bounds.max
+                else "at MIN_DYNOS"
+                if target <= bounds.min
+                else "unchanged"
+            )
+            self._emit(
+                ev.OperatorAction(
+                    at, "force", f"already {self.current} dynos ({where})", accepted=False
+                )
+            )
             return
         override = " (override, outside bounds)" if target not in bounds else ""
         reason = f"operator asked for {target} dynos{override}"
@@ -467,7 +510,9 @@ class Engine:
         if self._scale(target, reason, manual=True):
             self._hold_until = self.clock.monotonic() + self.settings.manual_hold_in_seconds
             hold = self.settings.manual_hold_in_seconds
-            self._emit(ev.OperatorAction(at, "force", f"{reason}; automatic scaling holds {hold:g} s"))
+            self._emit(
+                ev.OperatorAction(at, "force", f"{reason}; automatic scaling holds {hold:g} s")
+            )
 
     def _update(self, command: UpdateSettings) -> None:
         at = self.clock.now()
@@ -540,8 +585,13 @@ class Engine:
             next_bounds = (later.min, later.max)
         mono = self.clock.monotonic()
         cooling = None
-        if self._last_scale_at is not None and mono - self._last_scale_at < self.settings.cool_off_in_seconds:
-            cooling = moment + timedelta(seconds=self.settings.cool_off_in_seconds - (mono - self._last_scale_at))
+        if (
+            self._last_scale_at is not None
+            and mono - self._last_scale_at < self.settings.cool_off_in_seconds
+        ):
+            cooling = moment + timedelta(
+                seconds=self.settings.cool_off_in_seconds - (mono - self._last_scale_at)
+            )
         hold = None
         if self._hold_until is not None and mono < self._hold_until:
             hold = moment + timedelta(seconds=self._hold_until - mono)
@@ -565,7 +615,10 @@ class Engine:
             problems=problems,
             last_reason=self.last_reason,
             streaks=dict(self._streaks),
-            thresholds_ms=(self.settings.min_response_time_in_ms, self.settings.max_response_time_in_ms),
+            thresholds_ms=(
+                self.settings.min_response_time_in_ms,
+                self.settings.max_response_time_in_ms,
+            ),
         )
 
     def _emit_status(self) -> None:
@@ -588,4 +641,3 @@ def _describe(m: Measurement) -> str:
         return m.error
     text = f"{m.latency_ms:.0f} ms" if m.latency_ms is not None else "no answer"
     return f"{text} (status {m.status})" if m.status and m.status >= 400 else text
-

@@ -22,7 +22,9 @@ def import_string(setting: str, dotted_path: str) -> Any:
     try:
         return getattr(module, name)
     except AttributeError:
-        raise ConfigError(setting, f"module {module_path!r} has no {name!r}", "Check the dotted path.") from None
+        raise ConfigError(
+            setting, f"module {module_path!r} has no {name!r}", "Check the dotted path."
+        ) from None
 
 
 def build_backend(setting: str, dotted_path: str, settings: Any, **deps: Any) -> Any:

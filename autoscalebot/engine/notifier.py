@@ -8,6 +8,7 @@ notification is dropped and counted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -42,7 +43,9 @@ class Notifier:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=capacity)
         self._thread: threading.Thread | None = None
         if threaded and backends:
-            self._thread = threading.Thread(target=self._run, name="autoscalebot-notify", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="autoscalebot-notify", daemon=True
+            )
             self._thread.start()
 
     def send(self, note: Notification) -> None:
@@ -82,10 +85,8 @@ class Notifier:
         if self._thread is None:
             return
         self.flush(timeout)
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(_CLOSE)
-        except queue.Full:
-            pass
         self._thread.join(timeout=0.1)
 
     def _run(self) -> None:

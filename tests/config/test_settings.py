@@ -32,14 +32,19 @@ def test_seed_defaults(tmp_path):
     assert s.notify_if_scale_diff_exceeds_period_in_minutes is None
     assert s.notify_if_needs_exceed_max is True
     assert not any(
-        [s.notify_if_needs_below_min, s.notify_on_scale_fails, s.notify_on_every_scale, s.notify_on_every_ping]
+        [
+            s.notify_if_needs_below_min,
+            s.notify_on_scale_fails,
+            s.notify_on_every_scale,
+            s.notify_on_every_ping,
+        ]
     )
     assert s.heroku_api_url == "https://api.heroku.com"
     assert s.process_type == "web"
 
 
 def test_every_seed_setting_is_in_the_table():
-    seed = (Path(__file__).resolve().parents[3] / "shared" / "seed" / "autoscalebot-README.md")
+    seed = Path(__file__).resolve().parents[3] / "shared" / "seed" / "autoscalebot-README.md"
     if not seed.exists():
         pytest.skip("shared/seed not beside the checkout")
     import re
@@ -55,14 +60,21 @@ def test_settings_module_found_on_current_directory(tmp_path, monkeypatch):
         "SOMETHING_ELSE = 7\n"
     )
     monkeypatch.chdir(tmp_path)
-    s = load_settings(settings_module="autoscale_settings_t1", env={"HEROKU_API_KEY": "k"}, config_path=tmp_path / "none.toml", allow_missing_config=True)
+    s = load_settings(
+        settings_module="autoscale_settings_t1",
+        env={"HEROKU_API_KEY": "k"},
+        config_path=tmp_path / "none.toml",
+        allow_missing_config=True,
+    )
     assert s.heroku_app_name == "from-module"
     assert s.max_dynos.to_raw() == {"0:00": 2, "9:00": 5, "17:00": 2}
     assert s.extra["SOMETHING_ELSE"] == 7
 
 
 def test_precedence_module_toml_env_flag(tmp_path, monkeypatch):
-    (tmp_path / "autoscale_settings_t2.py").write_text("MAX_DYNOS = 4\nINCREMENT = 2\nMIN_DYNOS = 2\nCOOL_OFF_IN_SECONDS = 5\n")
+    (tmp_path / "autoscale_settings_t2.py").write_text(
+        "MAX_DYNOS = 4\nINCREMENT = 2\nMIN_DYNOS = 2\nCOOL_OFF_IN_SECONDS = 5\n"
+    )
     toml = tmp_path / "c.toml"
     toml.write_text("max_dynos = 5\nincrement = 3\nmin_dynos = 3\n")
     monkeypatch.chdir(tmp_path)
@@ -80,12 +92,15 @@ def test_precedence_module_toml_env_flag(tmp_path, monkeypatch):
 
 
 def test_env_values_are_parsed(tmp_path):
-    s = load(tmp_path, env={
-        "AUTOSCALE_HEARTBEAT_INTERVAL_IN_SECONDS": "0.5",
-        "AUTOSCALE_MAX_DYNOS": "0:00=2,9:00=5",
-        "AUTOSCALE_NOTIFY_ON_EVERY_SCALE": "yes",
-        "AUTOSCALE_NOTIFICATION_BACKENDS": "console,logger",
-    })
+    s = load(
+        tmp_path,
+        env={
+            "AUTOSCALE_HEARTBEAT_INTERVAL_IN_SECONDS": "0.5",
+            "AUTOSCALE_MAX_DYNOS": "0:00=2,9:00=5",
+            "AUTOSCALE_NOTIFY_ON_EVERY_SCALE": "yes",
+            "AUTOSCALE_NOTIFICATION_BACKENDS": "console,logger",
+        },
+    )
     assert s.heartbeat_interval_in_seconds == 0.5
     assert s.max_dynos.to_raw() == {"0:00": 2, "9:00": 5}
     assert s.notify_on_every_scale is True
@@ -109,7 +124,10 @@ def test_env_values_are_parsed(tmp_path):
         ({"AUTOSCALE_MAX_DYNOS": "25:00=3"}, "MAX_DYNOS"),
         ({"AUTOSCALE_NOTIFY_ON_EVERY_PING": "perhaps"}, "NOTIFY_ON_EVERY_PING"),
         ({"AUTOSCALE_TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),
-        ({"AUTOSCALE_NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD": "10"}, "NOTIFY_IF_SCALE_DIFF_EXCEEDS_PERIOD_IN_MINUTES"),
+        (
+            {"AUTOSCALE_NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD": "10"},
+            "NOTIFY_IF_SCALE_DIFF_EXCEEDS_PERIOD_IN_MINUTES",
+        ),
         ({"AUTOSCALE_HEROKU_API_URL": "ftp://x"}, "HEROKU_API_URL"),
         ({"AUTOSCALE_HEARTBEAT_URL": "heartbeat"}, "HEARTBEAT_URL"),
         ({"AUTOSCALE_NOTIFICATION_BACKENDS": "not a path"}, "NOTIFICATION_BACKENDS"),
@@ -118,14 +136,18 @@ def test_env_values_are_parsed(tmp_path):
 )
 def test_bad_values_name_the_setting(tmp_path, env, setting):
     with pytest.raises(ConfigError) as info:
-        load_settings(env={**KEYS, **env}, config_path=tmp_path / "none.toml", allow_missing_config=True)
+        load_settings(
+            env={**KEYS, **env}, config_path=tmp_path / "none.toml", allow_missing_config=True
+        )
     assert info.value.setting == setting
     assert str(info.value).startswith(setting)
 
 
 def test_missing_app_name_is_reported(tmp_path):
     with pytest.raises(ConfigError, match="HEROKU_APP_NAME: is required"):
-        load_settings(env={"HEROKU_API_KEY": "k"}, config_path=tmp_path / "n.toml", allow_missing_config=True)
+        load_settings(
+            env={"HEROKU_API_KEY": "k"}, config_path=tmp_path / "n.toml", allow_missing_config=True
+        )
 
 
 def test_secret_never_shown_in_errors_or_repr(tmp_path):

@@ -39,7 +39,9 @@ def test_schedule_wraps_around_midnight(harness):
 
 def test_time_zone_decides_the_local_hour(harness):
     # 17:30 UTC is 9:30 in Vancouver (PST, UTC-8): the day window holds.
-    h = harness(count=1, TIME_ZONE="America/Vancouver", MIN_DYNOS={"0:00": 1, "9:00": 3}, MAX_DYNOS=5)
+    h = harness(
+        count=1, TIME_ZONE="America/Vancouver", MIN_DYNOS={"0:00": 1, "9:00": 3}, MAX_DYNOS=5
+    )
     h.clock = h.engine.clock = FakeClock(datetime(2026, 1, 5, 17, 30, tzinfo=UTC))
     h.beats(OK)
     assert h.scaler.requests == [3]

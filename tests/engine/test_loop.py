@@ -88,7 +88,9 @@ def test_a_crashing_probe_or_sink_never_kills_the_loop():
         calls.append(event.kind)
         raise ValueError("sink bug")
 
-    engine = Engine(make_settings(), sink=sink, clock=clock, probe=probe, scaler=MemoryScaler(1), notifiers=[])
+    engine = Engine(
+        make_settings(), sink=sink, clock=clock, probe=probe, scaler=MemoryScaler(1), notifiers=[]
+    )
     for _ in range(4):
         engine.tick()
     assert calls.count("beat") == 4

@@ -113,7 +113,9 @@ def test_safety_rules_hold_for_any_sequence(ops, start_count):
         elif op == "override":
             engine.submit(ForceScale(to=arg, override=True))
         elif op == "fail_scale":
-            scaler.fail_next.append(ScalerError("injected", kind=arg, retry_after=60 if arg == "rate_limited" else None))
+            scaler.fail_next.append(
+                ScalerError("injected", kind=arg, retry_after=60 if arg == "rate_limited" else None)
+            )
         elif op == "fail_read":
             scaler.fail_reads.append(ScalerError("injected", kind="server"))
         elif op == "reload":
@@ -133,8 +135,12 @@ def test_safety_rules_hold_for_any_sequence(ops, start_count):
         at = event.at.timestamp()
         automatic = not event.manual and "outside the window" not in event.reason
         if automatic and last is not None:
-            assert at - last >= COOL_OFF, f"automatic scale {at - last:.0f} s after the previous one"
+            assert at - last >= COOL_OFF, (
+                f"automatic scale {at - last:.0f} s after the previous one"
+            )
         last = at
     # A reload that would put MIN above MAX was refused, never applied.
     for minute in range(0, 24 * 60, 30):
-        assert engine.settings.min_dynos.value_at_minute(minute) <= engine.settings.max_dynos.value_at_minute(minute)
+        assert engine.settings.min_dynos.value_at_minute(
+            minute
+        ) <= engine.settings.max_dynos.value_at_minute(minute)

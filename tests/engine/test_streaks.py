@@ -90,6 +90,11 @@ def test_streak_counts_are_reported_on_each_beat(harness):
 
 
 def test_custom_thresholds(harness):
-    h = harness(count=1, MAX_RESPONSE_TIME_IN_MS=300, MIN_RESPONSE_TIME_IN_MS=50, NUMBER_OF_FAILS_TO_SCALE_UP_AFTER=1)
+    h = harness(
+        count=1,
+        MAX_RESPONSE_TIME_IN_MS=300,
+        MIN_RESPONSE_TIME_IN_MS=50,
+        NUMBER_OF_FAILS_TO_SCALE_UP_AFTER=1,
+    )
     h.beats(400)
     assert h.scaler.requests == [2]

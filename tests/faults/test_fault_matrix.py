@@ -40,7 +40,11 @@ class Recorder:
 
     def of(self, kind: str, **match) -> list:
         with self._lock:
-            return [e for e in self.events if e.kind == kind and all(getattr(e, k) == v for k, v in match.items())]
+            return [
+                e
+                for e in self.events
+                if e.kind == kind and all(getattr(e, k) == v for k, v in match.items())
+            ]
 
     def wait(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -165,7 +169,14 @@ def test_beats_stay_on_schedule_while_the_heartbeat_hangs(world):
 
 @pytest.mark.parametrize(
     "status, error_id",
-    [(401, "unauthorized"), (403, "forbidden"), (404, "not_found"), (422, "invalid_params"), (500, "internal_server_error"), (503, "service_unavailable")],
+    [
+        (401, "unauthorized"),
+        (403, "forbidden"),
+        (404, "not_found"),
+        (422, "invalid_params"),
+        (500, "internal_server_error"),
+        (503, "service_unavailable"),
+    ],
 )
 def test_heroku_errors_on_scale(world, status, error_id):
     heroku, beat = world

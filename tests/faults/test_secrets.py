@@ -20,7 +20,12 @@ PLANTED = "planted-secret-0d2f9c71"
 
 def settings(**extra):
     return build_settings(
-        {"HEROKU_APP_NAME": "app", "HEROKU_API_KEY": PLANTED, "HEROKU_API_URL": "https://api.heroku.com", **extra}
+        {
+            "HEROKU_APP_NAME": "app",
+            "HEROKU_API_KEY": PLANTED,
+            "HEROKU_API_URL": "https://api.heroku.com",
+            **extra,
+        }
     )
 
 
@@ -30,7 +35,9 @@ def test_key_is_sent_only_in_the_authorization_header_and_never_reported(caplog)
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         # A hostile or buggy platform that echoes the header back in its error.
-        return httpx.Response(401, json={"id": "unauthorized", "message": "Invalid credentials provided."})
+        return httpx.Response(
+            401, json={"id": "unauthorized", "message": "Invalid credentials provided."}
+        )
 
     scaler = HerokuScaler(settings(), client=httpx.Client(transport=httpx.MockTransport(handler)))
     out = io.StringIO()
@@ -59,7 +66,9 @@ def test_key_is_sent_only_in_the_authorization_header_and_never_reported(caplog)
 def test_key_never_written_to_toml(tmp_path):
     path = tmp_path / "c.toml"
     s = settings()
-    editable = {name: s.value(name) for name in ("MAX_RESPONSE_TIME_IN_MS", "MAX_DYNOS", "INCREMENT")}
+    editable = {
+        name: s.value(name) for name in ("MAX_RESPONSE_TIME_IN_MS", "MAX_DYNOS", "INCREMENT")
+    }
     save_settings(path, editable)
     assert PLANTED not in path.read_text()
 

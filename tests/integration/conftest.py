@@ -92,27 +92,36 @@ def run_cli(heroku, heartbeat, tmp_path):
     """Start the CLI against the emulator and the heartbeat server."""
     started: list[CLI] = []
 
-    def start(*args: str, quantity: int = 1, env: dict[str, str] | None = None, app_url: str | None = None) -> CLI:
+    def start(
+        *args: str, quantity: int = 1, env: dict[str, str] | None = None, app_url: str | None = None
+    ) -> CLI:
         try:
             heroku.add_app(APP, web_url=app_url or heartbeat.url + "/", formation={"web": quantity})
         except ValueError:  # a second run against the same app (a restart)
             heroku.set_quantity(APP, "web", quantity)
-        full_env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AUTOSCALE_", "HEROKU_"))
-        } | {
-            "HEROKU_API_KEY": KEY,
-            "HEROKU_APP_NAME": APP,
-            "HEROKU_API_URL": heroku.url,
-            "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-            "PYTHONUNBUFFERED": "1",
-        } | (env or {})
+        full_env = (
+            {k: v for k, v in os.environ.items() if not k.startswith(("AUTOSCALE_", "HEROKU_"))}
+            | {
+                "HEROKU_API_KEY": KEY,
+                "HEROKU_APP_NAME": APP,
+                "HEROKU_API_URL": heroku.url,
+                "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+                "PYTHONUNBUFFERED": "1",
+            }
+            | (env or {})
+        )
         defaults = [
             "--headless",
-            "--interval", "0.1",
-            "--set", "MAX_RESPONSE_TIME_IN_MS=150",
-            "--set", "MIN_RESPONSE_TIME_IN_MS=40",
-            "--set", "COUNT_REFRESH_IN_SECONDS=0.5",
-            "--duration", "60",
+            "--interval",
+            "0.1",
+            "--set",
+            "MAX_RESPONSE_TIME_IN_MS=150",
+            "--set",
+            "MIN_RESPONSE_TIME_IN_MS=40",
+            "--set",
+            "COUNT_REFRESH_IN_SECONDS=0.5",
+            "--duration",
+            "60",
         ]
         cli = CLI(defaults + list(args), full_env, tmp_path)
         started.append(cli)

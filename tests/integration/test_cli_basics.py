@@ -12,7 +12,9 @@ import pytest
 from autoscalebot import __version__
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd=None, timeout: float = 20) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd=None, timeout: float = 20
+) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOSCALE_", "HEROKU_"))}
     return subprocess.run(
         [sys.executable, "-m", "autoscalebot.cli", *args],
@@ -41,7 +43,11 @@ KEYS = {"HEROKU_API_KEY": "k", "HEROKU_APP_NAME": "a"}
         ([], {"HEROKU_APP_NAME": "a"}, "HEROKU_API_KEY"),
         (["--set", "MAX_DYNOS=-1"], KEYS, "MAX_DYNOS"),
         (["--set", "MIN_DYNOS=0:00=1,8:00=9"], KEYS, "MIN_DYNOS"),
-        (["--set", "NOTIFICATION_BACKENDS=autoscalebot.backends.notification.Nope"], KEYS, "NOTIFICATION_BACKENDS"),
+        (
+            ["--set", "NOTIFICATION_BACKENDS=autoscalebot.backends.notification.Nope"],
+            KEYS,
+            "NOTIFICATION_BACKENDS",
+        ),
         (["--set", "SCALING_BACKEND=no.such.Backend"], KEYS, "SCALING_BACKEND"),
         (["--set", "MAX_DYNOZ=3"], KEYS, "MAX_DYNOZ"),
         (["--set", "HEROKU_API_KEY=x"], KEYS, "HEROKU_API_KEY"),
@@ -81,6 +87,10 @@ def test_demo_scales_up_under_the_surge_and_stops_by_itself():
     started = time.monotonic()
     out = cli("--demo", "--duration", "30", timeout=60)
     assert out.returncode == 0, out.stderr
-    ups = [line for line in out.stdout.splitlines() if " event=scale " in line and "from=1 to=2" in line]
+    ups = [
+        line
+        for line in out.stdout.splitlines()
+        if " event=scale " in line and "from=1 to=2" in line
+    ]
     assert ups, out.stdout[-2000:]
     assert time.monotonic() - started < 45

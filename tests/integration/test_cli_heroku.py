@@ -101,7 +101,9 @@ def test_sigterm_mid_request_exits_promptly(run_cli, heroku, heartbeat):
         (503, "service_unavailable", "503"),
     ],
 )
-def test_api_errors_are_reported_and_the_loop_goes_on(run_cli, heroku, heartbeat, status, error_id, words):
+def test_api_errors_are_reported_and_the_loop_goes_on(
+    run_cli, heroku, heartbeat, status, error_id, words
+):
     heartbeat.set(latency=SLOW)
     heroku.inject_fault(status=status, error_id=error_id, method="PATCH", times=1)
     cli = run_cli("--set", "NOTIFY_ON_SCALE_FAILS=true", quantity=1)
@@ -134,7 +136,9 @@ def test_the_key_never_appears_in_output(run_cli, heroku, heartbeat):
     assert KEY not in "\n".join(cli.lines) + cli.stderr
 
 
-def test_sigterm_during_a_scale_call_logs_its_outcome_and_restart_goes_on(run_cli, heroku, heartbeat):
+def test_sigterm_during_a_scale_call_logs_its_outcome_and_restart_goes_on(
+    run_cli, heroku, heartbeat
+):
     heartbeat.set(latency=SLOW)
     cli = run_cli(quantity=1)
     assert cli.wait_for(lambda: len(cli.events("beat")) >= 1, timeout=15)
