@@ -77,32 +77,36 @@ def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | No
         reason["why"] = signal.Signals(signum).name
         stop.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
-    runner.start()
-    deadline = None if duration is None else time.monotonic() + duration
-    while not stop.is_set() and runner.alive:
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            break
-        stop.wait(0.2 if left is None else min(0.2, left))
-    # A heartbeat in flight is abandoned at once; a scale call in flight gets
-    # a few seconds to answer, so its outcome is logged (Heroku allows 30 s).
-    in_flight = runner.engine.in_flight_scale
-    if not runner.stop(timeout=SCALE_GRACE if in_flight is not None else 1.0):
-        what = (
-            f"a scale to {in_flight} got no answer in time; the next start reads the real count"
-            if in_flight is not None
-            else "a heartbeat was in flight"
-        )
-        sink.write(
-            {
-                "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                "event": "stop",
-                "reason": f"{reason['why']} ({what})",
-            }
-        )
-    return 0
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        runner.start()
+        deadline = None if duration is None else time.monotonic() + duration
+        while not stop.is_set() and runner.alive:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            stop.wait(0.2 if left is None else min(0.2, left))
+        # A heartbeat in flight is abandoned at once; a scale call in flight gets
+        # a few seconds to answer, so its outcome is logged (Heroku allows 30 s).
+        in_flight = runner.engine.in_flight_scale
+        if not runner.stop(timeout=SCALE_GRACE if in_flight is not None else 1.0):
+            what = (
+                f"a scale to {in_flight} got no answer in time; the next start reads the real count"
+                if in_flight is not None
+                else "a heartbeat was in flight"
+            )
+            sink.write(
+                {
+                    "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    "event": "stop",
+                    "reason": f"{reason['why']} ({what})",
+                }
+            )
+        return 0
+    finally:
+        # Restored, so an in-process caller (call_command in a test) keeps its Ctrl-C.
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

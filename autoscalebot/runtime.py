@@ -57,9 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_settings(
-    args: argparse.Namespace, stack: ExitStack, *, allow_missing_config: bool = False
+    args: argparse.Namespace,
+    stack: ExitStack,
+    *,
+    allow_missing_config: bool = False,
+    django_settings: Any = None,
 ) -> Settings:
-    """Settings from the parsed options (starting the demo world if asked)."""
+    """Settings from the parsed options (starting the demo world if asked).
+
+    With ``django_settings``, its ``AUTOSCALE_`` names take the settings
+    module's place (``manage.py run_autoscalebot``).
+    """
     overrides: dict[str, Any] = parse_overrides(args.overrides)
     if args.interval is not None:
         overrides |= parse_overrides([f"HEARTBEAT_INTERVAL_IN_SECONDS={args.interval}"])
@@ -69,14 +77,15 @@ def resolve_settings(
         raise ConfigError("--duration", f"{args.duration:g} is not a positive number of seconds")
     base = None
     env: dict[str, str] | None = None
-    if args.demo:
+    if getattr(args, "demo", False):
         from autoscalebot.demo import DemoWorld
 
         world = stack.enter_context(DemoWorld())
         base = world.settings()
         env = {}  # the demo never picks up a real key or app from the environment
     return load_settings(
-        settings_module=args.settings,
+        settings_module=None if django_settings is not None else args.settings,
+        django_settings=django_settings,
         config_path=args.config,
         base=base,
         env=env if env is not None else dict(os.environ),

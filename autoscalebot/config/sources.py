@@ -8,6 +8,7 @@ defaults < settings module (``--settings``, seed names) or Django settings
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -76,6 +77,12 @@ def from_django(django_settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if "TIME_ZONE" not in names and getattr(django_settings, "TIME_ZONE", None):
         names["TIME_ZONE"] = django_settings.TIME_ZONE
+    for name in names:
+        # Unknown names stay for third-party backends (and the heartbeat view's
+        # HEARTBEAT_DATABASE/_CACHE/_DIR), but a near-miss of a setting is a typo.
+        close = difflib.get_close_matches(name, SPEC_BY_NAME, n=1, cutoff=0.85)
+        if name not in SPEC_BY_NAME and close:
+            raise ConfigError(ENV_PREFIX + name, "is not a setting", f"Did you mean {ENV_PREFIX}{close[0]}?")
     return _split_known(names)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
+from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -18,15 +18,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from autoscalebot import __version__
 from autoscalebot.cli import USAGE_ERROR, run_headless
-from autoscalebot.config import (
-    ConfigError,
-    Settings,
-    default_config_path,
-    load_settings,
-    parse_overrides,
-)
+from autoscalebot.config import ConfigError, Settings, default_config_path
 from autoscalebot.logfmt import LogfmtSink
-from autoscalebot.runtime import EngineThread, add_arguments, build_engine
+from autoscalebot.runtime import EngineThread, add_arguments, build_engine, resolve_settings
 
 # Django owns --settings (the Django settings module) and --version; the demo
 # would ignore the project's settings, so the command has no --demo.
@@ -79,22 +73,16 @@ class Command(BaseCommand):
 
     def settings_from(self, options: dict[str, Any]) -> Settings:
         """Django's AUTOSCALE_ settings < TOML < environment < these options."""
-        overrides = parse_overrides(options["overrides"])
-        if options["interval"] is not None:
-            overrides |= parse_overrides([f"HEARTBEAT_INTERVAL_IN_SECONDS={options['interval']}"])
-        if options["dry_run"]:
-            overrides["DRY_RUN"] = True
-        duration = options["duration"]
-        if duration is not None and duration <= 0:
-            raise ConfigError("--duration", f"{duration:g} is not a positive number of seconds")
-        return load_settings(
-            django_settings=django_settings,
-            config_path=options["config"],
-            env=dict(os.environ),
-            overrides=overrides,
-            # The console creates the TOML file on its first save.
-            allow_missing_config=bool(options.get("console")),
-        )
+        # options["settings"] is Django's own --settings, not a bot settings module.
+        args = argparse.Namespace(**{**options, "settings": None, "demo": False})
+        with ExitStack() as stack:
+            return resolve_settings(
+                args,
+                stack,
+                django_settings=django_settings,
+                # The console creates the TOML file on its first save.
+                allow_missing_config=bool(options.get("console")),
+            )
 
     def run_console(self, settings: Settings, options: dict[str, Any]) -> None:
         """The operator console over the same settings (as ``autoscalebot-tui`` runs it)."""
