@@ -26,7 +26,6 @@ from autoscalebot.demo import DEMO_KEY
 from autoscalebot.runtime import add_arguments, resolve_settings
 from autoscalebot.tui.app import AutoscaleApp
 from autoscalebot.tui.dialogs import ThresholdsDialog
-from autoscalebot.tui.widgets import EventLog
 
 SIZE = (100, 30)
 
@@ -48,14 +47,16 @@ async def shoot(out: Path, timeout: float) -> list[Path]:
         args = parser.parse_args(["--demo", "--config", str(Path(tmp) / "demo.toml")])
         settings = resolve_settings(args, stack, allow_missing_config=True)
         app = AutoscaleApp(settings, config_path=args.config)
-        log_lines = lambda: list(app.query_one(EventLog).recent)  # noqa: E731
         async with app.run_test(size=SIZE) as pilot:
             await _until(
-                pilot, lambda: any(line.tone == "up" for line in log_lines()), timeout, "a scale-up"
+                pilot,
+                lambda: any(line.tone == "up" for line in app.event_log.recent),
+                timeout,
+                "a scale-up",
             )
             beats = app.status
             await _until(pilot, lambda: app.status is not beats, 5, "the next status")
-            await pilot.pause(1.5)  # a beat more on the chart after the scale
+            await pilot.pause(4.5)  # a few beats more: the new dyno boots, latency falls
             saved.append(Path(app.save_screenshot("dashboard.svg", str(out))))
 
             await pilot.press("e")

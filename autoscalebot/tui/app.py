@@ -132,6 +132,7 @@ class AutoscaleApp(App[int]):
         """The engine, once :meth:`prepare_engine` built it."""
         self.runner: EngineThread | None = None
         """The engine's thread while it runs."""
+        self._stop_asked = False
         self.status: ev.Status | None = None
         """The last status snapshot from the engine."""
 
@@ -150,7 +151,7 @@ class AutoscaleApp(App[int]):
     def on_mount(self) -> None:
         engine = self.prepare_engine()
         name = engine.settings.heroku_app_name or engine.settings.scaling_backend.rsplit(".", 1)[-1]
-        self.query_one(StatusLine).app_name = name
+        self.status_line.app_name = name
         self.sub_title = name
         if self.threaded:
             self.runner = EngineThread(engine).start()
@@ -160,9 +161,16 @@ class AutoscaleApp(App[int]):
             self.set_timer(self.duration, self.action_quit)
 
     def stop_engine(self, timeout: float = STOP_TIMEOUT) -> bool:
-        """Stop the engine thread; True if it ended within ``timeout``."""
+        """Stop the engine thread; True if it ended within ``timeout``.
+
+        Waits only the first time: a beat stuck mid-request is let go (the
+        thread is a daemon), so quitting never takes more than ``timeout``.
+        """
         if self.runner is None:
             return True
+        if self._stop_asked:
+            return not self.runner.alive
+        self._stop_asked = True
         return self.runner.stop(timeout)
 
     async def action_quit(self) -> None:
@@ -177,52 +185,51 @@ class AutoscaleApp(App[int]):
     # ---- the screen ----
 
     def compose(self) -> ComposeResult:
+        # The panels are kept by reference: events keep arriving while a
+        # dialog is the active screen, and a query would look in the dialog.
         face = self.clockface
-        yield StatusLine(face, self.settings.heroku_app_name or "", id="status")
-        yield Horizontal(
-            _panel("Latency", LatencyChart(id="latency")),
-            _panel("Dynos", DynosPanel(id="dynos")),
-            id="top",
-        )
-        yield Horizontal(
-            _panel("Streak", StreakPanel(id="streak")),
-            _panel("Window", BoundsPanel(face, id="bounds")),
-            id="middle",
-        )
-        yield _panel("Log", EventLog(face, id="log"))
+        self.status_line = StatusLine(face, self.settings.heroku_app_name or "", id="status")
+        self.chart = LatencyChart(id="latency")
+        self.dynos = DynosPanel(id="dynos")
+        self.streak = StreakPanel(id="streak")
+        self.bounds = BoundsPanel(face, id="bounds")
+        self.event_log = EventLog(face, id="log")
+        yield self.status_line
+        yield Horizontal(_panel("Latency", self.chart), _panel("Dynos", self.dynos), id="top")
+        yield Horizontal(_panel("Streak", self.streak), _panel("Window", self.bounds), id="middle")
+        yield _panel("Log", self.event_log)
         yield Footer()
 
     def on_engine_pulse(self, message: EnginePulse) -> None:
         if message.beats:
-            self.query_one(LatencyChart).add_beats(message.beats, message.count)
-            self.query_one(StreakPanel).add_beats(message.beats)
+            self.chart.add_beats(message.beats, message.count)
+            self.streak.add_beats(message.beats)
         if message.status is not None:
             self._show_status(message.status)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
-        self.query_one(EventLog).add(event)
+        self.event_log.add(event)
         if isinstance(event, ev.OperatorAction) and not event.accepted:
             self.notify(event.detail, title=f"Refused: {event.action}", severity="warning")
         elif isinstance(event, ev.Stopped):
-            self.query_one(StatusLine).set_stopped(event.reason)
+            self.status_line.set_stopped(event.reason)
         elif isinstance(event, ev.Trouble) and event.source == "platform":
             self.notify(event.reason, title="Scaling API trouble", severity="error")
 
     def _show_status(self, status: ev.Status) -> None:
         paused_changed = self.status is None or self.status.paused != status.paused
         self.status = status
-        self.query_one(StatusLine).set_status(status)
-        self.query_one(DynosPanel).set_status(status)
-        self.query_one(BoundsPanel).set_status(status)
-        self.query_one(StreakPanel).set_streaks(status.streaks)
-        self.query_one(LatencyChart).set_thresholds(status.thresholds_ms)
+        for view in (self.status_line, self.dynos, self.bounds):
+            view.set_status(status)
+        self.streak.set_streaks(status.streaks)
+        self.chart.set_thresholds(status.thresholds_ms)
         if paused_changed:
             self.refresh_bindings()  # the footer shows Pause or Resume
 
     def _refresh_countdowns(self) -> None:
-        for widget in (self.query_one(StatusLine), self.query_one(BoundsPanel)):
-            widget.refresh()
+        self.status_line.refresh()
+        self.bounds.refresh()
 
     # ---- keys ----
 

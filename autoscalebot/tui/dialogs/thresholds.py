@@ -88,6 +88,8 @@ class ThresholdsDialog(ModalScreen[ThresholdsEdit | None]):
         """The settings the editor starts from."""
         self.save_to = save_to
         """The TOML file the app saves to (None: applied, not saved)."""
+        self.error = ""
+        """The reason the form is refused, as shown (empty when it is valid)."""
         self._initial = {spec.name: _text(settings.value(spec.name)) for spec in EDITABLE}
 
     def compose(self) -> ComposeResult:
@@ -155,7 +157,8 @@ class ThresholdsDialog(ModalScreen[ThresholdsEdit | None]):
         bad = result.setting if isinstance(result, ConfigError) else None
         for spec in EDITABLE:
             self.field(spec.name).set_class(spec.name == bad, "rejected")
-        error.update(str(result) if isinstance(result, ConfigError) else "")
+        self.error = str(result) if isinstance(result, ConfigError) else ""
+        error.update(self.error)
         error.set_class(bad is not None, "shown")
 
     @on(Input.Changed)

@@ -1,0 +1,90 @@
+"""Engine events as messages: pulses merge without losing count; words for the log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from autoscalebot.backends.base import Notification
+from autoscalebot.engine import events as ev
+from autoscalebot.tui.describe import describe
+from autoscalebot.tui.messages import PULSE_BEATS_KEPT, EngineEvent, EnginePulse, to_message
+
+AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def _beat(latency: float) -> ev.Beat:
+    return ev.Beat(AT, latency, 200, None, "ok", {}, 2)
+
+
+def _status(current: int) -> ev.Status:
+    return ev.Status(current, current, 1, 4, None, None, False, False, None, None, (), "")
+
+
+def test_beats_and_status_travel_as_pulses_and_the_rest_one_by_one() -> None:
+    assert isinstance(to_message(_beat(1)), EnginePulse)
+    assert isinstance(to_message(ev.StatusChanged(AT, _status(2))), EnginePulse)
+    assert isinstance(to_message(ev.Drift(AT, 2, 3)), EngineEvent)
+
+
+def test_an_older_pulse_folds_into_the_newer_one() -> None:
+    older = EnginePulse((_beat(1), _beat(2)), _status(2))
+    newer = EnginePulse((_beat(3),))
+    assert older.can_replace(newer)  # Textual then drops `older` and handles `newer`
+    assert [b.latency_ms for b in newer.beats] == [1, 2, 3]
+    assert newer.count == 3
+    assert newer.status == _status(2), "the newest status there was"
+
+
+def test_a_newer_status_wins_and_the_order_is_never_reversed() -> None:
+    older = EnginePulse(status=_status(2))
+    newer = EnginePulse(status=_status(3))
+    assert not newer.can_replace(older)
+    assert older.can_replace(newer)
+    assert newer.status == _status(3)
+
+
+def test_a_pulse_never_swallows_a_log_event() -> None:
+    assert not EnginePulse((_beat(1),)).can_replace(EngineEvent(ev.Drift(AT, 2, 3)))
+    assert not EngineEvent(ev.Drift(AT, 2, 3)).can_replace(EnginePulse((_beat(1),)))
+
+
+def test_a_long_merge_keeps_the_newest_beats_and_counts_them_all() -> None:
+    pulses = [EnginePulse((_beat(i),)) for i in range(PULSE_BEATS_KEPT + 50)]
+    for older, newer in zip(pulses, pulses[1:], strict=False):
+        assert older.can_replace(newer)
+    last = pulses[-1]
+    assert last.count == PULSE_BEATS_KEPT + 50
+    assert len(last.beats) == PULSE_BEATS_KEPT
+    assert last.beats[-1].latency_ms == PULSE_BEATS_KEPT + 49
+
+
+def test_log_words() -> None:
+    scaled = describe(ev.Scaled(AT, 3, 2, "5 beats under 200 ms: 90, 80, 85, 70, 60", manual=False))
+    assert scaled is not None and scaled.glyph == "▼"
+    assert (
+        scaled.text == "scaled down 3 → 2 automatically: 5 beats under 200 ms: 90, 80, 85, 70, 60"
+    )
+    manual = describe(ev.Scaled(AT, 2, 3, "operator asked for 3 dynos", manual=True))
+    assert manual is not None and "by operator" in manual.text
+    failed = describe(ev.ScaleFailed(AT, 2, 3, "Heroku answered 429: rate limited"))
+    assert failed is not None and failed.tone == "bad"
+    assert describe(_beat(100)) is None
+    assert describe(ev.StatusChanged(AT, _status(2))) is None
+    assert describe(ev.Decided(AT, 2, 3, "slow", "scale")) is None  # the Scaled line follows
+
+
+def test_notifications_that_repeat_an_event_are_not_logged_twice() -> None:
+    scale = Notification("scale", "Scaled up from 2 to 3 dynos automatically", "slow", AT)
+    episode = Notification("needs_above_max", "At MAX_DYNOS (4) and still too slow", "slow", AT)
+    assert describe(ev.Notified(AT, scale)) is None
+    assert describe(ev.Notified(AT, scale, failed=("SmtpBackend",))) is not None
+    line = describe(ev.Notified(AT, episode))
+    assert line is not None and line.text.startswith("At MAX_DYNOS (4) and still too slow")
+
+
+def test_gated_decisions_repeat_under_one_key() -> None:
+    first = describe(ev.Decided(AT, 2, 3, "slow", "paused"))
+    again = describe(ev.Decided(AT, 2, 3, "slower", "paused"))
+    other = describe(ev.Decided(AT, 3, 4, "slow", "paused"))
+    assert first and again and other
+    assert first.repeat_key == again.repeat_key != other.repeat_key

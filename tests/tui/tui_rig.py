@@ -1,0 +1,144 @@
+"""A console over an engine on a fake clock with in-memory backends.
+
+Nothing here opens a socket or starts a thread: tests step the engine
+(``rig.beat()``) on the app's own loop, so every screen is reproducible.
+The fakes are the engine tests' own (``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autoscalebot.backends.policy import StreakPolicy
+from autoscalebot.config import Settings, build_settings
+from autoscalebot.engine.clock import FakeClock
+from autoscalebot.engine.engine import Engine
+from autoscalebot.tui.app import AutoscaleApp
+from tests.conftest import MemoryScaler, ScriptedProbe
+
+PLANTED_KEY = "sk-PLANTED-4f1d-never-on-screen"
+"""A distinctive fake API key; no screen may ever show it."""
+
+BASE_SETTINGS: dict[str, Any] = {
+    "HEROKU_APP_NAME": "shop-web",
+    "HEROKU_API_KEY": PLANTED_KEY,
+    "TIME_ZONE": "UTC",
+    "HEARTBEAT_INTERVAL_IN_SECONDS": 30.0,
+    "MIN_DYNOS": {"0:00": 1, "18:00": 2},
+    "MAX_DYNOS": 4,
+    "MANUAL_HOLD_IN_SECONDS": 120.0,
+    "NOTIFY_ON_EVERY_SCALE": True,
+}
+
+
+def make_settings(**changes: Any) -> Settings:
+    """Test settings: BASE_SETTINGS with ``changes`` (seed names)."""
+    return build_settings(BASE_SETTINGS | changes)
+
+
+@dataclass
+class Rig:
+    """The app, its engine's fake world, and how to step it."""
+
+    app: AutoscaleApp
+    clock: FakeClock
+    probe: ScriptedProbe
+    scaler: MemoryScaler
+    config_path: Path
+    beats: int = field(default=0)
+
+    @property
+    def engine(self) -> Engine:
+        assert self.app.engine is not None, "the app is not running yet"
+        return self.app.engine
+
+    def beat(self, n: int = 1) -> None:
+        """Apply queued commands and run ``n`` beats, one interval apart."""
+        for _ in range(n):
+            self.engine.apply_commands()
+            self.engine.tick()
+            self.clock.advance(self.engine.settings.heartbeat_interval_in_seconds)
+            self.beats += 1
+
+    def commands(self) -> None:
+        """Apply queued commands now (as the engine thread would between beats)."""
+        self.engine.apply_commands()
+
+
+def make_rig(
+    tmp_path: Path,
+    latencies: Iterable[float | None] = (),
+    *,
+    dynos: int = 2,
+    **changes: Any,
+) -> Rig:
+    """A console on a fake world; ``latencies`` script the heartbeat."""
+    settings = make_settings(**changes)
+    clock = FakeClock()
+    probe = ScriptedProbe(latencies)
+    probe.default = probe.beats[-1] if probe.beats else 300.0  # then the last one, for ever
+    scaler = MemoryScaler(dynos)
+    config_path = tmp_path / "autoscalebot.toml"
+
+    def factory(sink: Any) -> Engine:
+        return Engine(
+            settings,
+            sink=sink,
+            clock=clock,
+            probe=probe,
+            policy=StreakPolicy(settings),
+            scaler=scaler,
+            notifiers=[],
+            notify_async=False,
+        )
+
+    app = AutoscaleApp(
+        settings, engine_factory=factory, config_path=config_path, threaded=False, now=clock.now
+    )
+    return Rig(app, clock, probe, scaler, config_path)
+
+
+SLOW_THEN_FAST = (120, 150, 430, 700, 1250, 1400, 1600, 900, 260, 180, 140, 120)
+"""Latencies that scale up after the third slow beat, then calm down."""
+
+
+def screen_text(app: AutoscaleApp) -> str:
+    """The screen as plain text (what a person would read), for assertions."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
+
+
+async def until(
+    pilot: Any, condition: Any, timeout: float = 5.0, what: str = "a condition"
+) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await pilot.pause(0.01)
+
+
+def log_texts(app: AutoscaleApp) -> list[str]:
+    """The log's lines, as words."""
+    return [line.text for line in app.event_log.recent]
