@@ -4,9 +4,11 @@ Gunicorn's master adds one worker on ``SIGTTIN`` and retires its oldest one on
 ``SIGTTOU`` (gracefully: the worker finishes its request first, and the master
 never goes below one worker). So a "dyno" here is a worker process, the count
 is read from the process table (the master's live children), and a scale is
-that many signals followed by a bounded wait until the table shows the count.
+one signal at a time, each waited for (bounded) until the table shows it.
 
-Linux only: the process table is read from ``/proc``; no psutil needed.
+Linux only: the process table is read from ``/proc``; no psutil needed. Every
+child of the master counts as a worker, so gunicorn's optional "dirty
+arbiter" (``--dirty-workers``, off by default) would be counted too.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ class GunicornScaler(BaseBackend):
             raise ScalerError(
                 f"cannot read {self.pidfile}: {exc.strerror}", kind="forbidden"
             ) from None
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise ScalerError(
                 f"{self.pidfile} holds {text[:20]!r}, not a process id", kind="protocol"
             )
