@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="autoscalebot",
         description="Keep a web app's dyno count right-sized from its heartbeat latency.",
-        epilog="Also: 'autoscalebot emulate heroku --help' (the Heroku API emulator), "
+        epilog="Also: 'autoscalebot emulate heroku|kubernetes|heartbeat --help' (loopback emulators), "
         "'autoscalebot-tui' (the operator console).",
     )
     add_arguments(p)
@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from autoscalebot.emulator.heroku import main as emulate
 
         return emulate(argv[2:])
+    if argv[:2] == ["emulate", "kubernetes"]:
+        from autoscalebot.emulator.kubernetes import main as kubernetes
+
+        return kubernetes(argv[2:])
     if argv[:2] == ["emulate", "heartbeat"]:
         from autoscalebot.emulator.heartbeat import main as heartbeat
 

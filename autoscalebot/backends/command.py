@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from autoscalebot.backends.base import BaseBackend, ScalerError
-from autoscalebot.backends.gunicorn import require_absolute_heartbeat_url
+from autoscalebot.backends.checks import require_absolute_heartbeat_url
 from autoscalebot.config.settings import ConfigError, Settings
 
 _STDERR_CHARS = 300

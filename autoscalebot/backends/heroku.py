@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
 from autoscalebot import __version__
 from autoscalebot.backends.base import BaseBackend, ScalerError
+from autoscalebot.backends.checks import is_loopback
 from autoscalebot.config.settings import ConfigError, Settings
 
 ACCEPT = "application/vnd.heroku+json; version=3"
@@ -27,17 +27,6 @@ _HINTS = {
     422: "Heroku refused the change",
     429: "backing off",
 }
-
-
-def is_loopback(url: str) -> bool:
-    """True when ``url`` points at this machine (tests and the demo)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class HerokuScaler(BaseBackend):

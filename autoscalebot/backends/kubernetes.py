@@ -33,8 +33,7 @@ import httpx
 
 from autoscalebot import __version__
 from autoscalebot.backends.base import BaseBackend, ScalerError
-from autoscalebot.backends.gunicorn import require_absolute_heartbeat_url
-from autoscalebot.backends.heroku import is_loopback
+from autoscalebot.backends.checks import is_loopback, require_absolute_heartbeat_url
 from autoscalebot.config.settings import SPEC_BY_NAME, ConfigError, Settings
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")

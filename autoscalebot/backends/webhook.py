@@ -27,7 +27,7 @@ import httpx
 
 from autoscalebot import __version__
 from autoscalebot.backends.base import BaseBackend, Notification
-from autoscalebot.backends.heroku import is_loopback
+from autoscalebot.backends.checks import is_loopback
 from autoscalebot.backends.notification import subject
 from autoscalebot.config.settings import ConfigError, Settings
 
