@@ -241,8 +241,6 @@ class AutoscaleApp(App[int]):
             return not paused
         if action == "resume":
             return paused
-        if action == "force" and paused:
-            return None  # shown dimmed: resume first
         return True
 
     def submit(self, command: Command) -> None:

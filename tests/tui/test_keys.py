@@ -87,20 +87,19 @@ async def test_force_at_a_bound_is_refused_in_the_log_and_a_toast(tmp_path: Path
         assert toasts[0].severity == "warning"
 
 
-async def test_force_while_paused_is_refused_by_the_engine(tmp_path: Path) -> None:
+async def test_force_while_paused_is_refused_with_the_reason(tmp_path: Path) -> None:
     rig = make_rig(tmp_path, SLOW_THEN_FAST)
-    async with rig.app.run_test() as pilot:
+    async with rig.app.run_test(notifications=True) as pilot:
         rig.beat()
         await pilot.press("p")
         rig.commands()
         await pilot.pause()
-        # The footer dims the key, but the command palette or a keymap may still
-        # send it: the engine is what refuses.
-        rig.app.action_force(1)
+        await pilot.press("plus")
         rig.commands()
         await pilot.pause()
         assert rig.scaler.requests == []
         assert "refused force: paused: resume before scaling" in log_texts(rig.app)
+        assert [t.title for t in rig.app._notifications] == ["Refused: force"]
 
 
 async def test_e_opens_the_editor_and_escape_closes_it(tmp_path: Path) -> None:

@@ -122,6 +122,17 @@ async def test_a_schedule_is_shown_read_only(tmp_path: Path) -> None:
         assert "schedule: in TOML" in screen_text(rig.app)
 
 
+async def test_arrow_keys_move_between_fields(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path, SLOW_THEN_FAST)
+    async with rig.app.run_test() as pilot:
+        dialog = await _open_editor(rig, pilot)
+        assert rig.app.focused is dialog.field("HEARTBEAT_INTERVAL_IN_SECONDS")
+        await pilot.press("down", "down")
+        assert rig.app.focused is dialog.field("MIN_RESPONSE_TIME_IN_MS")
+        await pilot.press("up")
+        assert rig.app.focused is dialog.field("MAX_RESPONSE_TIME_IN_MS")
+
+
 async def test_nothing_changed_writes_nothing(tmp_path: Path) -> None:
     rig = make_rig(tmp_path, SLOW_THEN_FAST)
     async with rig.app.run_test() as pilot:

@@ -80,6 +80,8 @@ class ThresholdsDialog(ModalScreen[ThresholdsEdit | None]):
             id="thresholds.save",
             tooltip="Apply to the engine and save to the TOML file",
         ),
+        Binding("down", "app.focus_next", "Next field", show=False, id="thresholds.next"),
+        Binding("up", "app.focus_previous", "Previous field", show=False, id="thresholds.previous"),
     ]
 
     def __init__(self, settings: Settings, *, save_to: Path | None) -> None:
