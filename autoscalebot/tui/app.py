@@ -26,7 +26,7 @@ from autoscalebot.engine.engine import Engine
 from autoscalebot.runtime import EngineThread, build_engine
 from autoscalebot.tui.clockface import ClockFace
 from autoscalebot.tui.dialogs import HelpDialog, ThresholdsDialog, ThresholdsEdit
-from autoscalebot.tui.messages import EngineEvent, EnginePulse, sink_for
+from autoscalebot.tui.messages import EngineEvent, EnginePulse, EngineSink
 from autoscalebot.tui.widgets import (
     BoundsPanel,
     DynosPanel,
@@ -55,7 +55,7 @@ class AutoscaleApp(App[int]):
     from the same fake clock, so every screen is reproducible.
     """
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "autoscalebot"
 
     BINDINGS = [
@@ -123,7 +123,7 @@ class AutoscaleApp(App[int]):
         """Quit by itself after this many seconds (None: run until quit)."""
         self.clockface = ClockFace(settings.tz, now) if now else ClockFace(settings.tz)
         """How times are shown."""
-        self.sink: ev.Sink = sink_for(self.post_message)
+        self.sink: ev.Sink = EngineSink(self.post_message)
         """The engine's sink: wraps each event in a message for this app."""
         self._engine_factory: EngineFactory = engine_factory or (
             lambda sink: build_engine(settings, sink)
@@ -201,11 +201,12 @@ class AutoscaleApp(App[int]):
         yield Footer()
 
     def on_engine_pulse(self, message: EnginePulse) -> None:
-        if message.beats:
-            self.chart.add_beats(message.beats, message.count)
-            self.streak.add_beats(message.beats)
-        if message.status is not None:
-            self._show_status(message.status)
+        beats, status, count = message.take()
+        if beats:
+            self.chart.add_beats(beats, count)
+            self.streak.add_beats(beats)
+        if status is not None:
+            self._show_status(status)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event

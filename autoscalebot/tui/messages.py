@@ -1,18 +1,23 @@
 """Textual messages that carry engine events from the engine's thread to the app.
 
-The engine calls the console's sink on its own thread; the sink wraps each
-event in one of these and hands it to ``App.post_message`` (thread-safe).
+The engine calls the console's sink (:class:`EngineSink`) on its own thread;
+the sink wraps each event in one of these and hands it to
+``App.post_message`` (thread-safe).
 
 Beats and status snapshots come every interval and, under a fast beat rate,
-faster than a screen repaints. They travel as :class:`EnginePulse`, which
-absorbs an earlier pulse still waiting in the queue, so a slow screen handles
-one merged pulse instead of a backlog. Everything else (scales, failures,
-operator actions) is rare and travels one by one as :class:`EngineEvent`.
+faster than a screen repaints. They travel as :class:`EnginePulse`: while a
+pulse waits in the app's queue, later beats join it instead of queueing a
+message each, and a pulse that does find an older one waiting absorbs it
+(``can_replace``). Either way a slow screen handles one pulse per repaint,
+never a backlog, and no beat goes uncounted. Everything else (scales,
+failures, operator actions) is rare and travels one by one as
+:class:`EngineEvent`.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 
 from textual.message import Message
@@ -20,7 +25,7 @@ from textual.message import Message
 from autoscalebot.engine import events as ev
 
 PULSE_BEATS_KEPT = 600
-"""Beats a merged pulse keeps (the newest): more than any screen is wide."""
+"""Beats a pulse keeps (the newest): more than any screen is wide."""
 
 _order = itertools.count()  # next() on a count is atomic under the GIL
 
@@ -35,7 +40,11 @@ class EngineEvent(Message):
 
 
 class EnginePulse(Message):
-    """Beats and the newest status snapshot, merged while they wait in the queue."""
+    """Beats and the newest status snapshot, gathered while they wait in the queue.
+
+    Until the app handles it (:meth:`take`), a pulse is open: the sink may add
+    beats and statuses to it from the engine's thread, under its lock.
+    """
 
     def __init__(self, beats: tuple[ev.Beat, ...] = (), status: ev.Status | None = None) -> None:
         super().__init__()
@@ -46,34 +55,71 @@ class EnginePulse(Message):
         self.count = len(beats)
         """How many beats this pulse stands for, including any too old to keep."""
         self.order = next(_order)
+        self._lock = threading.Lock()
+        self._sealed = False
+
+    @classmethod
+    def of(cls, event: ev.Beat | ev.StatusChanged) -> EnginePulse:
+        """A pulse holding one beat or one status."""
+        if isinstance(event, ev.Beat):
+            return cls(beats=(event,))
+        return cls(status=event.status)
+
+    def join(self, event: ev.Beat | ev.StatusChanged) -> bool:
+        """Add ``event`` if the app has not taken this pulse yet; True if added."""
+        with self._lock:
+            if self._sealed:
+                return False
+            if isinstance(event, ev.Beat):
+                self.beats = (*self.beats[-(PULSE_BEATS_KEPT - 1) :], event)
+                self.count += 1
+            else:
+                self.status = event.status
+            return True
+
+    def take(self) -> tuple[tuple[ev.Beat, ...], ev.Status | None, int]:
+        """Close the pulse to new events and return (beats, status, count)."""
+        with self._lock:
+            self._sealed = True
+            return self.beats, self.status, self.count
+
+    def _absorb(self, beats: tuple[ev.Beat, ...], status: ev.Status | None, count: int) -> None:
+        with self._lock:
+            self.beats = (beats + self.beats)[-PULSE_BEATS_KEPT:]
+            self.count += count
+            if self.status is None:
+                self.status = status
 
     def can_replace(self, message: Message) -> bool:
         # Textual asks the message it is about to handle whether the next one in
         # the queue may be handled in its place; if so, this one is dropped. So
-        # fold this (older) pulse into the newer one: no beat is lost from the
-        # count, only the oldest beats beyond what a screen can show.
+        # fold this (older) pulse into the newer one.
         if not isinstance(message, EnginePulse) or message.order < self.order:
             return False
-        message.beats = (self.beats + message.beats)[-PULSE_BEATS_KEPT:]
-        message.count += self.count
-        if message.status is None:
-            message.status = self.status
+        message._absorb(*self.take())
         return True
 
 
-def to_message(event: ev.Event) -> Message:
-    """The message that carries ``event`` to the app."""
-    if isinstance(event, ev.Beat):
-        return EnginePulse(beats=(event,))
-    if isinstance(event, ev.StatusChanged):
-        return EnginePulse(status=event.status)
-    return EngineEvent(event)
+class EngineSink:
+    """The engine's sink for the console: events in, messages posted to the app.
 
+    Called on the engine's thread (and the notifier's); ``post`` is
+    ``App.post_message``, which is thread-safe.
+    """
 
-def sink_for(post: Callable[[Message], object]) -> ev.Sink:
-    """An engine sink that posts each event with ``post`` (``App.post_message``)."""
+    def __init__(self, post: Callable[[Message], bool]) -> None:
+        self._post = post
+        self._lock = threading.Lock()
+        self._open: EnginePulse | None = None  # posted, not yet taken by the app
 
-    def sink(event: ev.Event) -> None:
-        post(to_message(event))
-
-    return sink
+    def __call__(self, event: ev.Event) -> None:
+        if not isinstance(event, ev.Beat | ev.StatusChanged):
+            self._post(EngineEvent(event))
+            return
+        with self._lock:
+            if self._open is not None and self._open.join(event):
+                return  # it rides along with the pulse already in the queue
+            pulse = self._open = EnginePulse.of(event)
+        if not self._post(pulse):  # the app is closing: nothing will take it
+            with self._lock:
+                self._open = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+
+from textual.message import Message
 
 from autoscalebot.backends.base import Notification
 from autoscalebot.engine import events as ev
 from autoscalebot.tui.describe import describe
-from autoscalebot.tui.messages import PULSE_BEATS_KEPT, EngineEvent, EnginePulse, to_message
+from autoscalebot.tui.messages import PULSE_BEATS_KEPT, EngineEvent, EnginePulse, EngineSink
 
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -20,10 +23,57 @@ def _status(current: int) -> ev.Status:
     return ev.Status(current, current, 1, 4, None, None, False, False, None, None, (), "")
 
 
-def test_beats_and_status_travel_as_pulses_and_the_rest_one_by_one() -> None:
-    assert isinstance(to_message(_beat(1)), EnginePulse)
-    assert isinstance(to_message(ev.StatusChanged(AT, _status(2))), EnginePulse)
-    assert isinstance(to_message(ev.Drift(AT, 2, 3)), EngineEvent)
+def test_beats_ride_along_with_the_pulse_still_in_the_queue() -> None:
+    posted: list[Message] = []
+    sink = EngineSink(lambda m: posted.append(m) or True)
+    sink(_beat(1))
+    sink(ev.StatusChanged(AT, _status(2)))
+    sink(_beat(2))
+    sink(ev.Drift(AT, 2, 3))
+    assert [type(m) for m in posted] == [EnginePulse, EngineEvent]
+    first = posted[0]
+    assert isinstance(first, EnginePulse)
+    beats, status, count = first.take()  # the app handles it: later beats need a new one
+    assert [b.latency_ms for b in beats] == [1, 2] and count == 2 and status == _status(2)
+    sink(_beat(3))
+    assert len(posted) == 3 and isinstance(posted[2], EnginePulse)
+    assert posted[2].take()[2] == 1
+
+
+def test_a_refused_post_is_not_joined_again() -> None:
+    accepted: list[Message] = []
+    sink = EngineSink(lambda m: False)  # the app is closing
+    sink(_beat(1))
+    sink = EngineSink(lambda m: accepted.append(m) or True)
+    sink(_beat(2))
+    assert len(accepted) == 1
+
+
+def test_no_beat_is_lost_between_the_engine_thread_and_the_app() -> None:
+    posted: list[EnginePulse] = []
+    lock = threading.Lock()
+
+    def post(message: Message) -> bool:
+        with lock:
+            posted.append(message)  # type: ignore[arg-type]
+        return True
+
+    sink = EngineSink(post)
+    total = 20_000
+    feeder = threading.Thread(target=lambda: [sink(_beat(i)) for i in range(total)])
+    feeder.start()
+    counted = taken = 0
+    while feeder.is_alive() or taken < len(posted):
+        with lock:
+            ready = posted[taken:]
+        for pulse in ready:
+            counted += pulse.take()[2]
+        taken += len(ready)
+    feeder.join()
+    for pulse in posted[taken:]:
+        counted += pulse.take()[2]
+    assert counted == total
+    assert len(posted) < total, "beats joined pulses instead of queueing one message each"
 
 
 def test_an_older_pulse_folds_into_the_newer_one() -> None:

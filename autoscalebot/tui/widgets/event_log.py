@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from rich.table import Table
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import RichLog
 
@@ -56,7 +56,18 @@ class EventLog(RichLog):
         self.written = 0
         """Lines written since start (the log keeps only ``max_lines``)."""
         self.recent: deque[LogLine] = deque(maxlen=max_lines)
+        self._styles: dict[str, Style] = {}
         """The lines shown, as words (for tests and scripts that wait on the log)."""
+
+    def _style(self, component: str) -> Style:
+        # Looked up once per theme: a lookup costs more than writing the line.
+        if component not in self._styles:
+            self._styles[component] = self.get_component_rich_style(component)
+        return self._styles[component]
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
 
     def add(self, event: ev.Event) -> LogLine | None:
         """Log ``event`` if it is worth a line; return the line written."""
@@ -66,19 +77,20 @@ class EventLog(RichLog):
         if line.repeat_key is not None and line.repeat_key == self._last_key:
             return None
         self._last_key = line.repeat_key
-        style = self.get_component_rich_style
+        style = self._style
         tone = style(f"log--{line.tone}")
-        # A grid, so a long reason wraps under the text, not under the time.
-        row = Table.grid(padding=(0, 1), expand=True)
-        row.add_column(width=8, no_wrap=True)
-        row.add_column(width=1, no_wrap=True)
-        row.add_column(ratio=1, overflow="fold")
-        row.add_row(
-            Text(self.clock.time(event.at), style("log--time")),
-            Text(line.glyph, tone),
-            Text(line.text, tone if line.tone in ("bad", "up", "down") else ""),
+        head = Text.assemble(
+            (self.clock.time(event.at), style("log--time")), " ", (line.glyph, tone), " "
         )
-        self.write(row, expand=True)
+        body = Text(line.text, tone if line.tone in ("bad", "up", "down") else "")
+        # Wrapped here, with a hanging indent, so a long reason lines up under
+        # the words rather than under the time.
+        room = max(
+            10, (self.scrollable_content_region.width or self.app.size.width) - head.cell_len
+        )
+        if body.cell_len > room:
+            body = Text("\n" + " " * head.cell_len).join(body.wrap(self.app.console, room))
+        self.write(head + body)
         self.written += 1
         self.recent.append(line)
         return line

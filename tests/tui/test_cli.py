@@ -1,0 +1,68 @@
+"""``autoscalebot-tui``: bad settings end before any screen; where edits are saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoscalebot.tui import cli
+from autoscalebot.tui.app import AutoscaleApp
+
+
+@pytest.fixture
+def launched(monkeypatch: pytest.MonkeyPatch) -> list[AutoscaleApp]:
+    """The apps ``main`` would have run (no terminal is touched)."""
+    apps: list[AutoscaleApp] = []
+
+    def fake_run(self: AutoscaleApp, *args: Any, **kwargs: Any) -> int:
+        apps.append(self)
+        return 0
+
+    monkeypatch.setattr(AutoscaleApp, "run", fake_run)
+    return apps
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["--demo", "--set", "MAX_DYNOS=x"], "MAX_DYNOS"),
+        (["--demo", "--set", "SCALING_BACKEND=nowhere.Scaler"], "SCALING_BACKEND"),
+        (["--demo", "--set", "MIN_RESPONSE_TIME_IN_MS=5000"], "MIN_RESPONSE_TIME_IN_MS"),
+        (["--config", "/nonexistent/dir/x.toml", "--set", "HEROKU_APP_NAME=a"], "HEROKU_API_KEY"),
+    ],
+)
+def test_bad_settings_are_one_line_and_exit_2_before_the_screen(
+    argv: list[str],
+    names: str,
+    launched: list[AutoscaleApp],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HEROKU_API_KEY", raising=False)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"autoscalebot-tui: error: {names}")
+    assert launched == []
+
+
+def test_demo_saves_only_to_a_named_config(tmp_path: Path, launched: list[AutoscaleApp]) -> None:
+    assert cli.main(["--demo"]) == 0
+    assert launched[-1].config_path is None
+    new = tmp_path / "new.toml"  # need not exist yet: saving creates it
+    assert cli.main(["--demo", "--config", str(new)]) == 0
+    assert launched[-1].config_path == new
+    assert not new.exists()
+
+
+def test_without_config_edits_go_to_the_user_file(
+    tmp_path: Path, launched: list[AutoscaleApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("HEROKU_API_KEY", "k-from-env")
+    monkeypatch.setenv("HEROKU_APP_NAME", "shop-web")
+    assert cli.main([]) == 0
+    assert launched[-1].config_path == tmp_path / "autoscalebot" / "autoscalebot.toml"
+    assert launched[-1].runner is None  # nothing started: the screen never ran
