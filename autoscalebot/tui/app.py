@@ -111,6 +111,7 @@ class AutoscaleApp(App[int]):
         threaded: bool = True,
         now: Callable[[], datetime] | None = None,
         duration: float | None = None,
+        stop_timeout: float = STOP_TIMEOUT,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -120,6 +121,8 @@ class AutoscaleApp(App[int]):
         self.threaded = threaded
         """Run the engine on its worker thread (False: the caller steps it)."""
         self.duration = duration
+        self.stop_timeout = stop_timeout
+        """How long leaving waits for the engine thread (0: the caller waits)."""
         """Quit by itself after this many seconds (None: run until quit)."""
         self.clockface = ClockFace(settings.tz, now) if now else ClockFace(settings.tz)
         """How times are shown."""
@@ -132,7 +135,6 @@ class AutoscaleApp(App[int]):
         """The engine, once :meth:`prepare_engine` built it."""
         self.runner: EngineThread | None = None
         """The engine's thread while it runs."""
-        self._stop_asked = False
         self.status: ev.Status | None = None
         """The last status snapshot from the engine."""
 
@@ -163,24 +165,22 @@ class AutoscaleApp(App[int]):
     def stop_engine(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Stop the engine thread; True if it ended within ``timeout``.
 
-        Waits only the first time: a beat stuck mid-request is let go (the
-        thread is a daemon), so quitting never takes more than ``timeout``.
+        A beat stuck mid-request is let go after ``timeout`` (the thread is a
+        daemon), so stopping never takes longer than that.
         """
         if self.runner is None:
             return True
-        if self._stop_asked:
-            return not self.runner.alive
-        self._stop_asked = True
         return self.runner.stop(timeout)
 
     async def action_quit(self) -> None:
-        """Stop the engine (at most a second), then leave."""
-        self.stop_engine()
+        """Tell the engine to stop, and leave (the wait is at unmount)."""
+        if self.engine is not None:
+            self.engine.stop()
         self.exit(0)
 
     def on_unmount(self) -> None:
-        # Every way out (ctrl+q, an error, the pilot ending) stops the engine.
-        self.stop_engine()
+        # Every way out (q, ctrl+q, an error, the pilot ending) stops the engine.
+        self.stop_engine(self.stop_timeout)
 
     # ---- the screen ----
 
@@ -259,6 +259,14 @@ class AutoscaleApp(App[int]):
 
     def action_force(self, direction: int) -> None:
         """Scale by INCREMENT now, up (1) or down (-1); the engine clamps it."""
+        if self.settings.dry_run:
+            # A dry run never calls the scaling API, not even for the operator
+            # (the engine would; refused here, worded as the engine refuses).
+            refusal = ev.OperatorAction(
+                self.clockface.now(), "force", "dry-run: the scaling API is never called", False
+            )
+            self.post_message(EngineEvent(refusal))
+            return
         self.submit(ForceScale(delta=direction * self.settings.increment))
 
     def action_edit(self) -> None:

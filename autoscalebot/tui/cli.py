@@ -37,23 +37,30 @@ def main(argv: list[str] | None = None) -> int:
 
     # Library warnings go to Textual's log, not over the screen.
     logging.basicConfig(level=logging.WARNING, handlers=[TextualHandler()])
-    from autoscalebot.tui.app import AutoscaleApp
+    from autoscalebot.tui.app import STOP_TIMEOUT, AutoscaleApp
+
+    app: AutoscaleApp | None = None
+
+    def stop_engine() -> None:
+        if app is not None:
+            app.stop_engine(STOP_TIMEOUT)
 
     with ExitStack() as stack:
+        # Registered first, so it runs last: after the demo world has stopped,
+        # which also answers any heartbeat in flight, so the engine ends at once.
+        stack.callback(stop_engine)
         try:
             settings = resolve_settings(args, stack, allow_missing_config=True)
             # The demo never writes the user's own file unless asked to.
             config_path = args.config or (None if args.demo else default_config_path())
-            app = AutoscaleApp(settings, config_path=config_path, duration=args.duration)
+            app = AutoscaleApp(
+                settings, config_path=config_path, duration=args.duration, stop_timeout=0.0
+            )
             app.prepare_engine()
         except ConfigError as exc:
             print(f"autoscalebot-tui: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
-        try:
-            result = app.run()
-        finally:
-            app.stop_engine()
-        return result or 0
+        return app.run() or 0
 
 
 if __name__ == "__main__":

@@ -102,6 +102,18 @@ async def test_force_while_paused_is_refused_with_the_reason(tmp_path: Path) -> 
         assert [t.title for t in rig.app._notifications] == ["Refused: force"]
 
 
+async def test_force_in_a_dry_run_never_calls_the_api(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path, SLOW_THEN_FAST, DRY_RUN=True)
+    async with rig.app.run_test(notifications=True) as pilot:
+        rig.beat()
+        await pilot.press("plus")
+        rig.commands()
+        await pilot.pause()
+        assert rig.scaler.requests == []
+        assert "refused force: dry-run: the scaling API is never called" in log_texts(rig.app)
+        assert "DRY-RUN" in screen_text(rig.app)
+
+
 async def test_e_opens_the_editor_and_escape_closes_it(tmp_path: Path) -> None:
     rig = make_rig(tmp_path, SLOW_THEN_FAST)
     async with rig.app.run_test() as pilot:
