@@ -73,45 +73,34 @@ async def test_minus_scales_down(tmp_path: Path) -> None:
         assert any(line.startswith("scaled down 3 → 2 by operator") for line in log_texts(rig.app))
 
 
-async def test_force_at_a_bound_is_refused_in_the_log_and_a_toast(tmp_path: Path) -> None:
-    rig = make_rig(tmp_path, [300], dynos=4)  # MAX_DYNOS is 4
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        ({"dynos": 4}, "already 4 dynos (at MAX_DYNOS)"),  # MAX_DYNOS is 4
+        ({"pause": True}, "paused: resume before scaling"),
+        ({"DRY_RUN": True}, "dry-run: the scaling API is never called"),
+    ],
+    ids=["at-a-bound", "paused", "dry-run"],
+)
+async def test_a_refused_force_says_why_in_the_log_and_a_toast(
+    tmp_path: Path, setup: dict[str, object], reason: str
+) -> None:
+    setup = dict(setup)  # the parameters are shared between runs
+    pause = setup.pop("pause", False)
+    rig = make_rig(tmp_path, [300], **setup)  # type: ignore[arg-type]
     async with rig.app.run_test(notifications=True) as pilot:
         rig.beat()
+        if pause:
+            await pilot.press("p")
+            rig.commands()
+            await pilot.pause()
         await pilot.press("plus")
         rig.commands()
         await pilot.pause()
         assert rig.scaler.requests == []
-        assert "refused force: already 4 dynos (at MAX_DYNOS)" in log_texts(rig.app)
+        assert f"refused force: {reason}" in log_texts(rig.app)
         toasts = list(rig.app._notifications)
-        assert [t.title for t in toasts] == ["Refused: force"]
-        assert toasts[0].severity == "warning"
-
-
-async def test_force_while_paused_is_refused_with_the_reason(tmp_path: Path) -> None:
-    rig = make_rig(tmp_path, SLOW_THEN_FAST)
-    async with rig.app.run_test(notifications=True) as pilot:
-        rig.beat()
-        await pilot.press("p")
-        rig.commands()
-        await pilot.pause()
-        await pilot.press("plus")
-        rig.commands()
-        await pilot.pause()
-        assert rig.scaler.requests == []
-        assert "refused force: paused: resume before scaling" in log_texts(rig.app)
-        assert [t.title for t in rig.app._notifications] == ["Refused: force"]
-
-
-async def test_force_in_a_dry_run_never_calls_the_api(tmp_path: Path) -> None:
-    rig = make_rig(tmp_path, SLOW_THEN_FAST, DRY_RUN=True)
-    async with rig.app.run_test(notifications=True) as pilot:
-        rig.beat()
-        await pilot.press("plus")
-        rig.commands()
-        await pilot.pause()
-        assert rig.scaler.requests == []
-        assert "refused force: dry-run: the scaling API is never called" in log_texts(rig.app)
-        assert "DRY-RUN" in screen_text(rig.app)
+        assert [(t.title, t.severity) for t in toasts] == [("Refused: force", "warning")]
 
 
 async def test_e_opens_the_editor_and_escape_closes_it(tmp_path: Path) -> None:
