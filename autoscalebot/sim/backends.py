@@ -1,0 +1,79 @@
+"""The simulated world seen through the engine's backend Protocols.
+
+:class:`SimProbe` times one request against the model; :class:`SimScaler`
+reads and sets the world's dyno count. Both move the world to the engine's
+clock before they look, so the engine runs unchanged on a fake clock.
+"""
+
+from __future__ import annotations
+
+from autoscalebot.backends.base import Measurement
+from autoscalebot.engine.clock import FakeClock
+from autoscalebot.sim.model import World
+
+
+class SimScaler:
+    """Scaling backend over a :class:`World`: new dynos boot before they serve."""
+
+    def __init__(self, world: World, clock: FakeClock) -> None:
+        self.world = world
+        self.clock = clock
+
+    def current(self) -> int:
+        self.world.advance(self.clock.monotonic())
+        return self.world.count
+
+    def scale_to(self, quantity: int) -> int:
+        self.world.advance(self.clock.monotonic())
+        self.world.scale_to(quantity)
+        return quantity
+
+    def app_url(self) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class SimProbe:
+    """Measurement backend over a :class:`World`: one heartbeat is one request.
+
+    A heartbeat slower than ``timeout_s`` is a timeout, as the real probe
+    reports it; with no dyno serving, the router answers 503 at once (H14).
+    With ``keep``, ``beats`` holds ``(t, latency_ms or None, dynos billed)``
+    for the chart.
+    """
+
+    def __init__(
+        self, world: World, clock: FakeClock, timeout_s: float, *, keep: bool = False
+    ) -> None:
+        self.world = world
+        self.clock = clock
+        self.timeout_ms = timeout_s * 1000.0
+        self._error = f"timed out after {timeout_s:g} s"
+        self.beats: list[tuple[float, float | None, int]] | None = [] if keep else None
+        # Per beat, for the metrics: serving dynos, and whether a backlog stood.
+        self.serving: list[int] = []
+        self.backlogged: list[bool] = []
+
+    def measure(self) -> Measurement:
+        world = self.world
+        t = self.clock.monotonic()
+        world.advance(t)
+        self.serving.append(world.serving)
+        self.backlogged.append(world.backlog_s > 0.0)
+        if world.serving <= 0:
+            m = Measurement(20.0, status=503)
+        else:
+            ms = world.sample_ms()
+            m = (
+                Measurement(ms, status=200)
+                if ms <= self.timeout_ms
+                else Measurement(None, error=self._error)
+            )
+        if self.beats is not None:
+            self.beats.append((t, m.latency_ms, world.count))
+        return m
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,56 @@
+"""The real engine on a fake clock against the simulated app."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from autoscalebot.config import build_settings
+from autoscalebot.sim import runner, traces
+
+
+def scenario(family: str = "step", days: float = 0.5, seed: int = 1, **raw):
+    settings = build_settings({"TIME_ZONE": "UTC", "MAX_DYNOS": 40, **raw}, require_platform=False)
+    return runner.prepare(
+        traces.generate(family, days=days, seed=seed, peak_rps=150), settings, seed=seed
+    )
+
+
+def test_a_run_is_repeatable_and_measured_against_the_oracle():
+    sc = scenario()
+    best, _ = runner.run_bounds(sc)
+    a = runner.run_policy(sc, "streak", oracle_hours=best.metrics.dyno_hours).metrics
+    b = runner.run_policy(sc, "streak", oracle_hours=best.metrics.dyno_hours).metrics
+    assert a == b
+    assert a.scales > 0 and a.vs_oracle == a.dyno_hours / best.metrics.dyno_hours
+
+
+def test_the_engine_applies_its_own_rules_in_the_simulation():
+    sc = scenario(MAX_DYNOS=4)
+    r = runner.run_policy(sc, "adaptive", keep=True)
+    assert r.series is not None
+    assert max(r.series.count) <= 4  # the engine clamps every policy to MAX_DYNOS
+    cooled = dataclasses.replace(sc.settings, cool_off_in_seconds=600.0)
+    slow = runner.run_policy(sc, "streak", settings=cooled).metrics
+    fast = runner.run_policy(sc, "streak").metrics
+    assert slow.scales < fast.scales  # COOL_OFF_IN_SECONDS is the engine's, and it holds here too
+
+
+def test_series_line_up_with_the_beats():
+    sc = scenario(days=0.1)
+    r = runner.run_policy(sc, "hpa", keep=True)
+    s = r.series
+    assert s is not None
+    beats = int(sc.trace.duration_s // 30)
+    assert len(s.t) == len(s.count) == len(s.serving) == len(s.latency_ms) == len(s.rps) == beats
+    assert all(serving <= count for serving, count in zip(s.serving, s.count, strict=False))
+
+
+def test_adaptive_reacts_to_steps_faster_than_the_streak_rule():
+    sc = scenario(family="step", days=2, seed=3)
+    best, _ = runner.run_bounds(sc)
+    hours = best.metrics.dyno_hours
+    adaptive = runner.run_policy(sc, "adaptive", oracle_hours=hours).metrics
+    streak = runner.run_policy(sc, "streak", oracle_hours=hours).metrics
+    assert adaptive.reaction_s is not None and streak.reaction_s is not None
+    assert adaptive.reaction_s < streak.reaction_s
+    assert adaptive.reversals < streak.reversals
