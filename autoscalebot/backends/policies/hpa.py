@@ -1,0 +1,80 @@
+"""Decision backend: Kubernetes' Horizontal Pod Autoscaler, fed utilisation estimated from latency.
+
+Source: the Kubernetes documentation, "Horizontal Pod Autoscaling",
+section "Algorithm details" and "Configurable scaling behavior"
+(kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/):
+
+- desired = ceil(current * currentMetric / desiredMetric), skipped while the
+  ratio is within the tolerance of 0.1;
+- scale down to the highest recommendation of the last 300 s (the default
+  scale-down stabilisation window); scale up at once (no window);
+- scale up by at most max(100 %, 4 pods) per 15 s period (the default
+  scale-up policies); scale down by up to 100 % per 15 s.
+
+A heartbeat carries latency, not CPU, so the metric is the utilisation an
+M/M/k dyno would need to show the mean latency of the last 60 s of beats
+(the metrics pipeline's window), and the target utilisation is the one at
+which the app just meets its latency target (``APP_*`` settings, see
+:mod:`autoscalebot.backends.policies.profile`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from autoscalebot.backends.base import Bounds, Measurement, Verdict
+from autoscalebot.backends.policies.profile import BeatWindow, LatencyPolicy
+from autoscalebot.backends.policies.queueing import utilisation_for_share, utilisation_from_mean
+from autoscalebot.backends.policy import classify
+from autoscalebot.config.settings import Settings
+
+TOLERANCE = 0.1
+DOWN_STABILISATION_S = 300.0
+METRIC_WINDOW_S = 60.0
+MIN_TARGET = 0.05
+
+
+class HPAPolicy(LatencyPolicy):
+    """The HPA's replica formula, tolerance, stabilisation window and rate limits."""
+
+    def __init__(self, settings: Settings, **_: Any) -> None:
+        self.window = BeatWindow(METRIC_WINDOW_S)
+        self.recommendations: deque[tuple[float, int]] = deque()
+        super().__init__(settings)
+
+    def configure(self, settings: Settings) -> None:
+        super().configure(settings)
+        # An app too slow to meet the target even idle gets the lowest sane target.
+        self.target_util = max(
+            MIN_TARGET,
+            utilisation_for_share(
+                self.app.concurrency, self.app.target_ms / self.app.service_ms, self.app.slow_share
+            ),
+        )
+
+    def reset(self) -> None:
+        # A fresh metric after a scale; the recommendations (the stabilisation window) stay.
+        self.window.clear()
+
+    def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
+        outcome = classify(m, self.s)
+        self.window.add(now, self.app.latency(m))
+        util = utilisation_from_mean(self.app.concurrency, self.window.mean() / self.app.service_ms)
+        ratio = util / self.target_util
+        desired = current if abs(ratio - 1.0) <= TOLERANCE else max(1, math.ceil(current * ratio))
+        recs = self.recommendations
+        recs.append((now, desired))
+        while recs[0][0] <= now - DOWN_STABILISATION_S:
+            recs.popleft()
+        wanted, reason = None, ""
+        if desired > current:
+            wanted = min(desired, current + max(current, 4))
+            reason = f"estimated utilisation {util:.0%} over the {self.target_util:.0%} target"
+        else:
+            stable = max(r for _, r in recs)
+            if stable < current:
+                wanted = stable
+                reason = f"every recommendation of the last {DOWN_STABILISATION_S:g} s is {stable} or fewer"
+        return Verdict(outcome=outcome, wanted=wanted, reason=reason)

@@ -1,0 +1,117 @@
+"""What a latency-only policy may assume about the app, and how it reads a beat.
+
+Policies that turn latency into utilisation need the app's mean service
+time and its workers per dyno. They come from the settings module (names
+no built-in setting uses, so they land in ``settings.extra``):
+
+- ``APP_SERVICE_TIME_IN_MS`` (default 100): mean time one request takes
+  when nothing queues (an APM's "app time per request");
+- ``APP_CONCURRENCY`` (default ``WEB_CONCURRENCY`` if set, else 2, Heroku's
+  default for a standard-1X dyno): requests one dyno serves at once;
+- ``TARGET_PERCENTILE`` (default 95): the share of requests that should be
+  faster than ``MAX_RESPONSE_TIME_IN_MS``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from autoscalebot.backends.base import BaseBackend, Measurement
+from autoscalebot.config.settings import ConfigError, Settings
+
+
+def extra_number(settings: Settings, name: str, default: float, low: float, high: float) -> float:
+    """A number from ``settings.extra`` (the settings module), in (low, high]; a ConfigError names it."""
+    raw: Any = settings.extra.get(name, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(name, f"expected a number, got {raw!r}") from None
+    if not low < value <= high:
+        raise ConfigError(
+            name, f"{value:g} is out of range", f"Use more than {low:g} and at most {high:g}."
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class AppProfile:
+    """The app as a policy assumes it: service time, workers per dyno, latency target."""
+
+    service_ms: float
+    concurrency: int
+    target_ms: float
+    slow_share: float  # the share of requests allowed over target_ms
+    timeout_ms: float  # what a heartbeat that never answered counts as
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppProfile:
+        extra = settings.extra
+        default_k = extra.get("WEB_CONCURRENCY", 2)
+        return cls(
+            service_ms=extra_number(settings, "APP_SERVICE_TIME_IN_MS", 100.0, 0.0, 600_000.0),
+            concurrency=int(extra_number(settings, "APP_CONCURRENCY", default_k, 0.0, 1000.0)),
+            target_ms=settings.max_response_time_in_ms,
+            slow_share=1.0 - extra_number(settings, "TARGET_PERCENTILE", 95.0, 0.0, 99.99) / 100.0,
+            timeout_ms=settings.heartbeat_timeout * 1000.0,
+        )
+
+    def latency(self, m: Measurement) -> float:
+        """The beat's latency in ms; no answer or an error status counts as the probe's timeout."""
+        if (
+            m.latency_ms is None
+            or m.error is not None
+            or (m.status is not None and m.status >= 400)
+        ):
+            return self.timeout_ms
+        return m.latency_ms
+
+
+class BeatWindow:
+    """Latencies of the beats in the last ``seconds`` (oldest first)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.items: deque[tuple[float, float]] = deque()
+
+    def add(self, now: float, latency_ms: float) -> None:
+        items = self.items
+        items.append((now, latency_ms))
+        edge = now - self.seconds
+        while items[0][0] <= edge:
+            items.popleft()
+
+    def clear(self) -> None:
+        self.items.clear()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def values(self) -> list[float]:
+        return [v for _, v in self.items]
+
+    def mean(self) -> float:
+        items = self.items
+        return sum(v for _, v in items) / len(items) if items else 0.0
+
+
+class LatencyPolicy(BaseBackend):
+    """Base of the policies here: keeps the settings (``s``) and the app profile (``app``).
+
+    Subclasses set up their own state, then call ``super().__init__``, which
+    calls :meth:`configure`; they extend ``configure`` for derived values.
+    """
+
+    def __init__(self, settings: Settings, **_: Any) -> None:
+        super().__init__(settings)
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """Take new thresholds while running (the console's editor)."""
+        self.s = settings
+        self.app = AppProfile.from_settings(settings)
+
+    def reset(self) -> None:
+        """Called after every scale; time-based state survives it unless a subclass says otherwise."""
