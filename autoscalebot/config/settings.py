@@ -36,6 +36,11 @@ BACKEND_ALIASES: dict[str, dict[str, str]] = {
     },
     "DECISION_BACKEND": {
         "streak": "autoscalebot.backends.policy.StreakPolicy",
+        "adaptive": "autoscalebot.backends.policies.adaptive.AdaptivePolicy",
+        "hpa": "autoscalebot.backends.policies.hpa.HPAPolicy",
+        "step-scaling": "autoscalebot.backends.policies.step.StepScalingPolicy",
+        "judoscale": "autoscalebot.backends.policies.judoscale.JudoscalePolicy",
+        "heroku-autoscaling": "autoscalebot.backends.policies.heroku.HerokuAutoscalingPolicy",
     },
     "SCALING_BACKEND": {
         "heroku": "autoscalebot.backends.heroku.HerokuScaler",

@@ -1,0 +1,217 @@
+"""Decision backend: adaptive, this project's latency-only policy.
+
+It reads the same heartbeat as the streak rule, but asks a different
+question: not "were the last N beats slow?" but "how much load is the app
+carrying, how sure am I, and how many dynos does that load need?".
+
+- **Load from latency.** Each dyno is taken to be an M/M/k queue (the
+  ``APP_*`` settings, see :mod:`autoscalebot.backends.policies.profile`). The
+  mean latency of recent beats gives the utilisation of the dynos that were
+  serving, and so the load in requests per second, a number that does not
+  change when the dyno count does. The dynos needed are the fewest that keep
+  that load under the utilisation at which ``TARGET_PERCENTILE`` % of
+  requests stay under ``MAX_RESPONSE_TIME_IN_MS``; one scale goes straight
+  to that count, several dynos at once if need be.
+- **Evidence, not streaks.** One heartbeat is one draw from a roughly
+  exponential distribution, so the mean of ``w`` beats has exact chi-square
+  confidence bounds. Scale up when the *lower* bound of the load over the
+  last 1, 2, 4, 8 or 16 beats needs more dynos: short windows catch a jump
+  in a beat or two, long ones a slow climb, and noise rarely gets through.
+- **Down, but not back and forth.** Each beat, the last 8 beats say how few
+  dynos would do; scale down only to the most that this asked for during the
+  last ``ADAPTIVE_DOWN_WINDOW_SECONDS`` (default 420), so load that comes
+  back within minutes finds its dynos still there.
+- **Boot delay.** Dynos asked for serve only ``APP_BOOT_SECONDS`` (default
+  45) later. Each beat is read against the dynos that were serving when it
+  was taken, so the bot neither adds dynos again while the first ones boot
+  nor mistakes the old count's latency for the new one's.
+
+What it cannot know: the load itself. When the app is past saturation
+every beat times out and latency says only "more than the dynos can take";
+the estimate then tops out near 100 % busy and the count grows by about a
+fifth per boot until beats come back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from autoscalebot.backends.base import Bounds, Measurement, Verdict
+from autoscalebot.backends.policies.profile import LatencyPolicy, extra_number
+from autoscalebot.backends.policies.queueing import (
+    mean_ratio,
+    utilisation_for_share,
+    utilisation_from_mean,
+)
+from autoscalebot.backends.policy import classify
+from autoscalebot.config.settings import Settings
+
+UP_WINDOWS = (1, 2, 4, 8, 16)  # beats
+DOWN_BEATS = 8  # one of UP_WINDOWS: its running sum serves both
+Z_UP = 1.64  # one-sided 95 % lower bound on the load before adding dynos
+MAX_UTILISATION = 0.995  # where the latency-to-utilisation table ends
+
+
+def _chi2(nu: int, z: float) -> float:
+    """Chi-square quantile with ``nu`` degrees of freedom at standard-normal ``z`` (Wilson-Hilferty)."""
+    a = 2.0 / (9.0 * nu)
+    return nu * max(1e-9, 1.0 - a + z * math.sqrt(a)) ** 3
+
+
+# The mean of w exponential beats, times this, is a lower bound on the true mean.
+_LOWER = {w: 2.0 * w / _chi2(2 * w, Z_UP) for w in UP_WINDOWS}
+
+
+class AdaptivePolicy(LatencyPolicy):
+    """Load estimated from latency with confidence bounds; boot-aware; fast up, held down."""
+
+    def __init__(self, settings: Settings, **_: Any) -> None:
+        self.beats: deque[tuple[float, int]] = deque(maxlen=UP_WINDOWS[-1])  # (ms, dynos serving)
+        self.count: int | None = None  # the count at the last beat
+        self.serving = 0  # dynos believed to serve now
+        self.booting: deque[tuple[float, int]] = deque()  # (serving from, count)
+        # Sliding maximum of the counts the beats allowed, over the down window:
+        # (when, allowed), the allowed values falling from left to right.
+        self.downs: deque[tuple[float, int]] = deque()
+        self.downs_since: float | None = None  # when the down window last started
+        self.same = 0  # how many of the latest beats saw the same serving count
+        self._thresholds: dict[tuple[int, int], float] = {}
+        self.sums = dict.fromkeys(UP_WINDOWS, 0.0)  # running sum of the last w beats' ms
+        self._added = 0
+        self.last_now = 0.0
+        super().__init__(settings)
+
+    def configure(self, settings: Settings) -> None:
+        super().configure(settings)
+        app = self.app
+        self.boot = extra_number(settings, "APP_BOOT_SECONDS", 45.0, -1e-9, 86_400.0)
+        self.down_window = extra_number(
+            settings, "ADAPTIVE_DOWN_WINDOW_SECONDS", 420.0, -1e-9, 86_400.0
+        )
+        # An app too slow to meet the target even idle gets the lowest sane target.
+        self.rho_target = max(
+            0.05,
+            utilisation_for_share(app.concurrency, app.target_ms / app.service_ms, app.slow_share),
+        )
+        self.per_dyno = app.concurrency * 1000.0 / app.service_ms  # rps one dyno serves at 100 %
+
+    # ---- which dynos serve ----
+
+    def _track(self, current: int, now: float) -> None:
+        if self.count is None:
+            self.count = self.serving = current
+            return
+        if current > self.count:
+            # Asked for during the last beat's tick; serving one boot later.
+            self.booting.append((self.last_now + self.boot, current))
+        elif current < self.count:
+            self.booting = deque((t, n) for t, n in self.booting if n < current)
+            self.serving = min(self.serving, current)
+        self.count = current
+        while self.booting and self.booting[0][0] <= now:
+            self.serving = max(self.serving, self.booting.popleft()[1])
+
+    # ---- load and need ----
+
+    def _load(self, beats: list[tuple[float, int]]) -> float:
+        """Requests per second the beats point to: per serving count, weighted by beats."""
+        k, service = self.app.concurrency, self.app.service_ms
+        groups: dict[int, list[float]] = {}
+        for ms, n in beats:
+            g = groups.setdefault(n, [0.0, 0.0])
+            g[0] += ms
+            g[1] += 1.0
+        load = 0.0
+        for n, (total, count) in groups.items():
+            load += utilisation_from_mean(k, total / count / service) * n * self.per_dyno * count
+        return load / len(beats)
+
+    def _need(self, load: float) -> int:
+        return max(1, math.ceil(load / (self.per_dyno * self.rho_target) - 1e-9))
+
+    def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
+        outcome = classify(m, self.s)
+        self._track(current, now)
+        self.last_now = now
+        serving = self.serving or current
+        self._add(self.app.latency(m), serving)
+        wanted, reason = self._up(serving, current)
+        if wanted is None:
+            wanted, reason = self._down(serving, current, now)
+        else:
+            self.downs_since = None  # a new count: the down window starts again
+        return Verdict(outcome=outcome, wanted=wanted, reason=reason)
+
+    def _add(self, ms: float, serving: int) -> None:
+        beats = self.beats
+        self.same = self.same + 1 if beats and beats[-1][1] == serving else 1
+        sums = self.sums
+        n = len(beats)
+        for w in UP_WINDOWS:
+            if n >= w:
+                sums[w] += ms - beats[n - w][0]
+            else:
+                sums[w] += ms
+        beats.append((ms, serving))
+        self._added += 1
+        if self._added % 512 == 0:  # wash out rounding from the running sums
+            values = [b[0] for b in beats]
+            for w in UP_WINDOWS:
+                sums[w] = sum(values[-w:])
+
+    def _up(self, serving: int, current: int) -> tuple[int | None, str]:
+        # A window asks for more dynos when its lower-bound mean is over the mean
+        # latency that `current` dynos would show at the target utilisation.
+        threshold = self._thresholds.get((current, serving))
+        if threshold is None:
+            rho = current * self.rho_target / serving
+            k, service = self.app.concurrency, self.app.service_ms
+            threshold = service * mean_ratio(k, rho) if rho < MAX_UTILISATION else math.inf
+            self._thresholds[(current, serving)] = threshold
+        beats = self.beats
+        n = len(beats)
+        sums = self.sums
+        best: int | None = None
+        why = ""
+        for w in UP_WINDOWS:
+            if w > n:
+                break
+            mean = sums[w] / w
+            if mean * _LOWER[w] <= threshold:
+                continue
+            recent = list(beats)[n - w :]
+            load = self._load(recent)
+            need = self._need(load)
+            if need > current and (best is None or need > best):
+                best = need
+                why = f"the last {w} beats average {mean:.0f} ms: ~{load:.0f} rps on {serving} serving dynos"
+        return best, why
+
+    def _down(self, serving: int, current: int, now: float) -> tuple[int | None, str]:
+        if serving != current or self.same < DOWN_BEATS:
+            allowed = current  # dynos still booting, or too few beats on this count: hold
+        else:
+            mean = self.sums[DOWN_BEATS] / DOWN_BEATS
+            rho = utilisation_from_mean(self.app.concurrency, mean / self.app.service_ms)
+            allowed = min(current, self._need(rho * serving * self.per_dyno))
+        downs = self.downs
+        if self.downs_since is None:
+            self.downs_since = now
+            downs.clear()
+        while downs and downs[-1][1] <= allowed:
+            downs.pop()
+        downs.append((now, allowed))
+        while downs[0][0] <= now - self.down_window:
+            downs.popleft()
+        if now - self.downs_since < self.down_window - self.s.heartbeat_interval_in_seconds - 1e-9:
+            return None, ""  # the window has not filled since the last change
+        target = downs[0][1]
+        if target < current:
+            self.downs_since = None
+            return (
+                target,
+                f"for {self.down_window:g} s the beats never needed more than {target} dynos",
+            )
+        return None, ""

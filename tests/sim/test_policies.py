@@ -1,0 +1,207 @@
+"""Each decision backend's characteristic behaviour, beat by beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from autoscalebot.backends.base import Bounds, Measurement, Policy
+from autoscalebot.backends.policies.adaptive import AdaptivePolicy
+from autoscalebot.backends.policies.heroku import HerokuAutoscalingPolicy
+from autoscalebot.backends.policies.hpa import HPAPolicy
+from autoscalebot.backends.policies.judoscale import JudoscalePolicy
+from autoscalebot.backends.policies.step import StepScalingPolicy
+from autoscalebot.config import ConfigError, build_settings
+from autoscalebot.sim.runner import POLICIES
+
+BOUNDS = Bounds(1, 100)
+
+
+def make(cls: type, **extra: Any):
+    settings = build_settings({"TIME_ZONE": "UTC"}, require_platform=False)
+    if extra:
+        settings = settings.__class__(**{**settings.__dict__, "extra": extra})
+    return cls(settings)
+
+
+def beat(ms: float | None) -> Measurement:
+    return (
+        Measurement(ms, status=200)
+        if ms is not None
+        else Measurement(None, error="timed out after 2 s")
+    )
+
+
+class Driver:
+    """Feeds beats every 30 s and applies what the policy wants, like the engine (reset after a scale)."""
+
+    def __init__(self, policy: Any, current: int) -> None:
+        self.policy = policy
+        self.current = current
+        self.now = 0.0
+        self.scales: list[tuple[float, int, int]] = []
+
+    def run(self, ms: float | None, beats: int = 1, every: float = 30.0) -> None:
+        for _ in range(beats):
+            v = self.policy.observe(beat(ms), current=self.current, bounds=BOUNDS, now=self.now)
+            if v.wanted is not None and BOUNDS.clamp(v.wanted) != self.current:
+                self.scales.append((self.now, self.current, BOUNDS.clamp(v.wanted)))
+                self.current = BOUNDS.clamp(v.wanted)
+                self.policy.reset()
+            self.now += every
+
+
+@pytest.mark.parametrize("path", POLICIES.values())
+def test_every_policy_is_a_decision_backend(path):
+    from autoscalebot.engine.loading import import_string
+
+    cls = import_string("DECISION_BACKEND", path)
+    policy = cls(build_settings({}, require_platform=False))
+    assert isinstance(policy, Policy)
+    policy.configure(build_settings({"MAX_RESPONSE_TIME_IN_MS": 800}, require_platform=False))
+    policy.reset()
+    verdict = policy.observe(beat(100.0), current=2, bounds=BOUNDS, now=0.0)
+    assert verdict.outcome == "pass"
+
+
+@pytest.mark.parametrize(
+    "alias", ["adaptive", "hpa", "step-scaling", "judoscale", "heroku-autoscaling"]
+)
+def test_aliases_select_the_new_policies(alias):
+    settings = build_settings({"DECISION_BACKEND": alias}, require_platform=False)
+    assert settings.decision_backend in POLICIES.values()
+
+
+def test_a_bad_app_setting_is_a_config_error_naming_it():
+    with pytest.raises(ConfigError, match="APP_SERVICE_TIME_IN_MS"):
+        make(AdaptivePolicy, APP_SERVICE_TIME_IN_MS="fast")
+    with pytest.raises(ConfigError, match="TARGET_PERCENTILE"):
+        make(HPAPolicy, TARGET_PERCENTILE=100.5)
+
+
+# ---- HPA ----
+
+
+def test_hpa_scales_up_at_once_but_waits_the_stabilisation_window_to_scale_down():
+    d = Driver(make(HPAPolicy), current=10)
+    d.run(None, beats=1)  # a timeout: about 100 % busy, target 84 %
+    assert d.scales == [(0.0, 10, 12)]
+    d.run(60.0, beats=9)  # fast: the metric wants 1, but a 12 was recommended 30 s ago
+    assert len(d.scales) == 1
+    d.run(60.0, beats=2)  # 300 s after the last high recommendation
+    assert len(d.scales) == 2 and d.scales[1][2] < 12
+    assert 300.0 <= d.scales[1][0] <= 330.0
+
+
+def test_hpa_rate_limits_scale_up_and_keeps_within_tolerance():
+    d = Driver(make(HPAPolicy, APP_SERVICE_TIME_IN_MS=500), current=2)  # cannot meet 1 s at all
+    d.run(None)
+    assert d.scales[0][1:] == (2, 6)  # at most max(100 %, 4 pods) per period
+    p = make(HPAPolicy)
+    # 305 ms means ~82 % busy (M/M/2, 100 ms service), within 10 % of the 84 % target.
+    v = p.observe(beat(305.0), current=5, bounds=BOUNDS, now=0.0)
+    assert v.wanted is None
+
+
+# ---- AWS step scaling ----
+
+
+def test_step_scaling_waits_for_three_breaching_minutes_and_steps_by_the_breach():
+    d = Driver(make(StepScalingPolicy), current=4)
+    d.run(1400.0, beats=6)  # periods 0, 1, 2 breach; evaluated when period 3 opens
+    assert d.scales == []
+    d.run(1400.0)
+    assert d.scales == [(180.0, 4, 5)]  # 40 % over: one step
+    d = Driver(make(StepScalingPolicy), current=4)
+    d.run(2600.0, beats=7)
+    assert d.scales == [(180.0, 4, 7)]  # over +100 %: three
+
+
+def test_step_scaling_cooldown_counts_the_last_scale_out_and_blocks_scale_in():
+    d = Driver(make(StepScalingPolicy), current=4)
+    d.run(1400.0, beats=7)
+    d.run(2600.0, beats=2)  # in cooldown: 3 wanted, 1 already added
+    assert [s[1:] for s in d.scales] == [(4, 5), (5, 7)]
+    d.run(50.0, beats=30)  # 15 quiet minutes, but the cooldown runs from the last scale-out
+    assert all(after > before for _, before, after in d.scales)
+    d.run(50.0, beats=4)
+    assert d.scales[-1][1:] == (7, 6)
+
+
+# ---- Judoscale ----
+
+
+def test_judoscale_upscales_at_most_every_three_minutes():
+    d = Driver(make(JudoscalePolicy), current=3)
+    d.run(1500.0, beats=7)  # 0..180 s
+    assert [s[0] for s in d.scales] == [0.0, 180.0]
+
+
+def test_judoscale_downscales_after_ten_quiet_minutes_then_once_per_ten():
+    d = Driver(make(JudoscalePolicy), current=5)
+    d.run(100.0, beats=20)
+    assert d.scales == []
+    d.run(100.0, beats=1)
+    assert d.scales == [(600.0, 5, 4)]
+    d.run(100.0, beats=20)
+    assert d.scales[-1] == (1200.0, 4, 3)
+    d.run(300.0, beats=40)  # between the thresholds: nothing
+    assert len(d.scales) == 2
+
+
+# ---- Heroku ----
+
+
+def test_heroku_adds_one_dyno_at_a_time_at_least_a_minute_apart():
+    d = Driver(make(HerokuAutoscalingPolicy), current=3)
+    d.run(1500.0, beats=10)
+    assert [s[1:] for s in d.scales] == [(3, 4), (4, 5), (5, 6)]
+    assert all(b[0] - a[0] >= 60.0 for a, b in zip(d.scales, d.scales[1:], strict=False))
+
+
+def test_heroku_removes_a_dyno_after_ten_minutes_well_under_target():
+    d = Driver(make(HerokuAutoscalingPolicy), current=3)
+    d.run(200.0, beats=20)
+    assert d.scales == []
+    d.run(200.0)
+    assert d.scales == [(600.0, 3, 2)]
+
+
+# ---- adaptive ----
+
+
+def test_adaptive_adds_several_dynos_at_once_and_waits_for_them_to_boot():
+    d = Driver(make(AdaptivePolicy), current=10)
+    d.run(None)  # a 2 s timeout on 10 serving dynos: ~97 % busy, target 84 %
+    assert d.scales == [(0.0, 10, 12)]
+    d.run(None)  # still slow, but the two new dynos are booting (45 s)
+    assert len(d.scales) == 1
+    d.run(None)  # 60 s: they serve now, and it is still too slow
+    assert d.scales[-1] == (60.0, 12, 14)
+
+
+def test_adaptive_ignores_one_unlucky_beat_but_not_two():
+    d = Driver(make(AdaptivePolicy), current=10)
+    d.run(200.0, beats=6)  # ~70 % busy: comfortable
+    d.run(800.0)  # four times the mean: rare, but it happens
+    d.run(200.0, beats=2)
+    assert d.scales == []
+    d.run(1500.0, beats=2)  # now the lower bound of the load needs more dynos
+    assert [s[1:] for s in d.scales] == [(10, 12)]
+
+
+def test_adaptive_scales_down_only_after_the_down_window_and_not_below_the_need():
+    d = Driver(make(AdaptivePolicy), current=10)
+    # 130 ms: ~48 % busy, so 6 dynos would do. Eight beats make the evidence (at 210 s);
+    # then every estimate in the 420 s down window must agree.
+    d.run(130.0, beats=20)
+    assert d.scales == []
+    d.run(130.0, beats=1)
+    assert d.scales == [(600.0, 10, 6)]
+
+
+def test_adaptive_down_window_is_a_setting():
+    d = Driver(make(AdaptivePolicy, ADAPTIVE_DOWN_WINDOW_SECONDS=120), current=10)
+    d.run(130.0, beats=15)
+    assert d.scales and d.scales[0][0] == 300.0
