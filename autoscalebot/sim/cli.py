@@ -1,0 +1,316 @@
+"""``autoscalebot simulate``: what the bot would have done with your settings and your load.
+
+    autoscalebot simulate --settings autoscale_settings --trace diurnal --days 7
+    autoscalebot simulate --config bot.toml --trace traffic.csv --compare
+    autoscalebot simulate --set MAX_DYNOS=8 --trace router.log --compare
+
+The real engine runs your decision backend against a simulated app (dynos
+as M/M/k queues with a boot delay) driven by the trace, on a fake clock: a
+week takes about a second. It prints the cost and the share of slow
+requests next to the oracle (the cheapest schedule that meets the target at
+every moment) and the static peak count, and a chart of load, dynos and
+latency over time. ``--compare`` adds every built-in policy, side by side.
+
+Bad input prints one line naming the option and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from autoscalebot.backends.policies.profile import AppProfile, extra_number
+from autoscalebot.backends.policies.queueing import utilisation_for_share
+from autoscalebot.config import ConfigError, Settings, load_settings, parse_overrides
+from autoscalebot.sim import chart, runner, traces
+from autoscalebot.sim.model import AppModel
+from autoscalebot.sim.table import metrics_table
+
+USAGE_ERROR = 2
+PROG = "autoscalebot simulate"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog=PROG,
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("settings (as for autoscalebot itself)")
+    src.add_argument(
+        "--settings", metavar="MODULE", help="Python settings module with the seed's names"
+    )
+    src.add_argument("--config", metavar="PATH", type=Path, help="TOML settings file")
+    src.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override one setting (repeatable)",
+    )
+    src.add_argument(
+        "--policy",
+        metavar="NAME",
+        help="decision backend to simulate instead of DECISION_BACKEND: "
+        + ", ".join(runner.POLICIES)
+        + ", or a dotted path",
+    )
+    tr = p.add_argument_group("load")
+    tr.add_argument(
+        "--trace",
+        default="diurnal",
+        metavar="FAMILY|FILE",
+        help=f"a generated family ({', '.join(traces.FAMILIES)}), a CSV file of "
+        "'timestamp, requests_per_second', or a Heroku router log (default: diurnal)",
+    )
+    tr.add_argument(
+        "--days", type=float, help="days to simulate (default 7; a file plays at most this long)"
+    )
+    tr.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for the generated trace and the app's randomness (default 0)",
+    )
+    tr.add_argument(
+        "--peak-rps",
+        type=float,
+        help="busiest hour of a generated trace (default: 70%% of what MAX_DYNOS can serve)",
+    )
+    app = p.add_argument_group(
+        "the simulated app (default: APP_* settings, else a router log's service times, else 100 ms, 2, 45 s)"
+    )
+    app.add_argument("--service-ms", type=float, help="mean service time of one request")
+    app.add_argument(
+        "--concurrency", type=int, help="requests one dyno serves at once (WEB_CONCURRENCY)"
+    )
+    app.add_argument("--boot-seconds", type=float, help="from a scale call until a new dyno serves")
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "--compare", action="store_true", help="also run every built-in policy, side by side"
+    )
+    out.add_argument("--width", type=int, help="chart width in columns (default: the terminal's)")
+    out.add_argument("--no-chart", action="store_true", help="print the table only")
+    return p
+
+
+def _fail(option: str, problem: str) -> int:
+    print(f"{PROG}: error: {option}: {problem}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _check(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The first bad numeric option, as (option, problem)."""
+    checks = [
+        (
+            "--days",
+            args.days,
+            lambda v: 0 < v <= 366,
+            "give a number of days above 0 and at most 366",
+        ),
+        ("--peak-rps", args.peak_rps, lambda v: 0 < v <= 1e6, "give requests per second above 0"),
+        ("--service-ms", args.service_ms, lambda v: 0 < v <= 600_000, "give milliseconds above 0"),
+        (
+            "--concurrency",
+            args.concurrency,
+            lambda v: 1 <= v <= 1000,
+            "give a whole number from 1 to 1000",
+        ),
+        (
+            "--boot-seconds",
+            args.boot_seconds,
+            lambda v: 0 <= v <= 86_400,
+            "give seconds from 0 to 86400",
+        ),
+        ("--width", args.width, lambda v: 40 <= v <= 1000, "give a width from 40 to 1000 columns"),
+    ]
+    for option, value, ok, fix in checks:
+        if value is not None and not ok(value):
+            return option, f"{value:g} is out of range; {fix}"
+    return None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = parse_overrides(args.overrides)
+    settings = load_settings(
+        settings_module=args.settings,
+        config_path=args.config,
+        env=dict(os.environ),
+        overrides=overrides,
+        require_platform=False,
+    )
+    if args.policy:
+        settings = dataclasses.replace(settings, decision_backend=runner.policy_path(args.policy))
+    return settings
+
+
+def _model(args: argparse.Namespace, settings: Settings, trace: traces.Trace | None) -> AppModel:
+    extra = settings.extra
+    base = AppModel()
+    service = args.service_ms or (
+        extra_number(settings, "APP_SERVICE_TIME_IN_MS", 0.0, -1.0, 600_000.0)
+        or (trace.service_ms if trace else None)
+        or base.service_ms
+    )
+    concurrency = args.concurrency or int(
+        extra.get("APP_CONCURRENCY", extra.get("WEB_CONCURRENCY", base.concurrency))
+    )
+    boot = (
+        args.boot_seconds
+        if args.boot_seconds is not None
+        else extra_number(settings, "APP_BOOT_SECONDS", base.boot_seconds, -1.0, 86_400.0)
+    )
+    return AppModel(service_ms=service, concurrency=concurrency, boot_seconds=boot)
+
+
+def _with_app(settings: Settings, model: AppModel) -> Settings:
+    """Policies assume the simulated app unless the settings describe it themselves."""
+    extra = {
+        "APP_SERVICE_TIME_IN_MS": model.service_ms,
+        "APP_CONCURRENCY": model.concurrency,
+        "APP_BOOT_SECONDS": model.boot_seconds,
+    }
+    return dataclasses.replace(settings, extra={**extra, **settings.extra})
+
+
+def _auto_peak(settings: Settings, model: AppModel) -> float:
+    """70 % of what MAX_DYNOS (its largest value) serves at the latency target."""
+    app = AppProfile.from_settings(settings)
+    rho = utilisation_for_share(model.concurrency, app.target_ms / model.service_ms, app.slow_share)
+    top = max(v for _, v in settings.max_dynos.entries)
+    return max(1.0, 0.7 * top * rho * model.capacity_rps(1))
+
+
+def _label(path: str) -> str:
+    for name, known in runner.POLICIES.items():
+        if known == path:
+            return name
+    return path.rsplit(".", 1)[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    bad = _check(args)
+    if bad:
+        return _fail(*bad)
+    try:
+        settings = _settings(args)
+        is_family = args.trace in traces.FAMILIES
+        trace = None if is_family else traces.load(args.trace, days=args.days or 366.0)
+        model = _model(args, settings, trace)
+        settings = _with_app(settings, model)
+        AppProfile.from_settings(settings)  # a bad APP_* or TARGET_PERCENTILE fails here, named
+        if trace is None:
+            window = (
+                settings.number_of_fails_to_scale_up_after
+                + settings.number_of_passes_to_scale_down_after
+            ) * settings.heartbeat_interval_in_seconds
+            trace = traces.generate(
+                args.trace,
+                days=args.days or 7.0,
+                seed=args.seed,
+                peak_rps=args.peak_rps or _auto_peak(settings, model),
+                window_s=window,
+            )
+    except ConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except traces.TraceError as exc:
+        return _fail("--trace", str(exc))
+    share = AppProfile.from_settings(settings).slow_share
+    sc = runner.prepare(trace, settings, model=model, slo_share=share, seed=args.seed)
+    keep = not args.no_chart
+    try:
+        best, static = runner.run_bounds(sc, keep=keep)
+        hours = best.metrics.dyno_hours
+        yours = _label(settings.decision_backend) + "*"
+        results = [
+            (
+                yours,
+                runner.run_policy(
+                    sc, settings.decision_backend, label=yours, oracle_hours=hours, keep=keep
+                ),
+            )
+        ]
+        if args.compare:
+            for name, path in runner.POLICIES.items():
+                if path != settings.decision_backend:
+                    results.append(
+                        (
+                            name,
+                            runner.run_policy(sc, path, label=name, oracle_hours=hours, keep=keep),
+                        )
+                    )
+    except ConfigError as exc:  # a decision backend that cannot be built, or a bad setting it reads
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    print(_header(args, trace, model, sc))
+    print()
+    print(metrics_table([best.metrics, static.metrics, *(r.metrics for _, r in results)]))
+    print()
+    print(
+        "dyno-h: dyno-hours billed (booting included); x oracle: over the cheapest schedule that meets the"
+    )
+    print(
+        f"target at every moment; slow %: requests over {sc.target_ms:g} ms; flaps: direction changes within"
+    )
+    print(
+        "10 min; react: median time from a load step until enough dynos serve. * your DECISION_BACKEND."
+    )
+    if keep:
+        width = args.width or min(160, shutil.get_terminal_size((100, 24)).columns)
+        runs = [("oracle", best.series), *((name, r.series) for name, r in results)]
+        print()
+        print(
+            chart.render(
+                [(n, s) for n, s in runs if s is not None],
+                start=trace.start,
+                duration_s=trace.duration_s,
+                target_ms=sc.target_ms,
+                timeout_ms=settings.heartbeat_timeout * 1000.0,
+                width=width,
+            )
+        )
+    return 0
+
+
+def _header(
+    args: argparse.Namespace, trace: traces.Trace, model: AppModel, sc: runner.Scenario
+) -> str:
+    s = sc.settings
+    days = trace.duration_s / 86400.0
+    source = (
+        trace.source
+        if trace.source != "generated"
+        else f"generated '{trace.name}', seed {args.seed}"
+    )
+    return "\n".join(
+        [
+            f"{days:.2f} days of load ({source}): peak {trace.peak:.0f} rps, mean {sum(trace.rps) / len(trace.rps):.0f} rps",
+            f"App: {model.concurrency} workers per dyno, {model.service_ms:g} ms mean service, {model.boot_seconds:g} s boot, "
+            f"30 s router timeout. One dyno serves {model.capacity_rps(1):.0f} rps flat out.",
+            f"Bot: beat every {s.heartbeat_interval_in_seconds:g} s, fail over {s.max_response_time_in_ms:g} ms, pass under "
+            f"{s.min_response_time_in_ms:g} ms, {s.number_of_fails_to_scale_up_after} fails up / "
+            f"{s.number_of_passes_to_scale_down_after} passes down, MIN_DYNOS {s.min_dynos}, MAX_DYNOS {s.max_dynos}, "
+            f"INCREMENT {s.increment}, COOL_OFF {s.cool_off_in_seconds:g} s.",
+            f"Target: {100 * (1 - sc.slo_share):g} % of requests under {sc.target_ms:g} ms (TARGET_PERCENTILE).",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
