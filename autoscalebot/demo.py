@@ -1,9 +1,10 @@
 """The embedded demo: a simulated web app and the Heroku emulator, both on loopback.
 
 The bot runs its real heartbeat probe against the simulated app over HTTP
-and its real Heroku client against the emulator. The app's latency follows
-the load per serving dyno (a queue: service time / (1 - utilisation)), and the
-load follows a one-minute story: calm, a surge, calm again. So within a
+and its real Heroku client against the emulator. The app is the simulator's
+model (``autoscalebot.sim.model``) with one worker per dyno: each heartbeat
+is one draw from an M/M/1-per-dyno response time at the current load, and
+the load follows a one-minute story: calm, a surge, calm again. So within a
 minute the bot scales up under the surge and back down after it.
 """
 
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from autoscalebot.emulator.heroku import HerokuEmulator
+from autoscalebot.sim.model import AppModel, mean_latency_ms, sample_latency_ms
 
 DEMO_APP = "autoscalebot-demo"
 DEMO_KEY = "demo-key-not-a-secret"
@@ -48,11 +50,9 @@ def queue_latency_ms(
     """
     if dynos <= 0:
         return cap_ms
-    capacity = dynos * 1000.0 / service_ms
-    rho = rps / capacity
-    if rho >= 0.95:
+    if rps / (dynos * 1000.0 / service_ms) >= 0.95:
         return cap_ms
-    return min(cap_ms, service_ms / (1.0 - rho))
+    return min(cap_ms, mean_latency_ms(AppModel(service_ms=service_ms, concurrency=1), rps, dynos))
 
 
 class SimulatedApp:
@@ -73,6 +73,8 @@ class SimulatedApp:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.story = story or LoadStory()
+        self.model = AppModel(service_ms=100.0, concurrency=1, boot_seconds=boot_seconds)
+        self.cap_ms = 1800.0  # an overloaded app still answers, slowly
         self.path = path
         self._dynos = dynos
         self._boot = boot_seconds
@@ -118,10 +120,10 @@ class SimulatedApp:
     def latency_ms(self) -> float:
         """What a heartbeat would take right now."""
         rps = self.story.rps(self._clock() - self._t0)
-        base = queue_latency_ms(rps, self.serving_dynos())
+        serving = self.serving_dynos()
         with self._lock:
-            jitter = self._random.uniform(0.9, 1.1)
-        return base * jitter
+            draw = sample_latency_ms(self.model, rps, serving, self._random)
+        return min(draw, self.cap_ms)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         app = self
