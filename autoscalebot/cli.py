@@ -29,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="autoscalebot",
         description="Keep a web app's dyno count right-sized from its heartbeat latency.",
-        epilog="Also: 'autoscalebot emulate heroku|kubernetes|heartbeat --help' (loopback emulators), "
+        epilog="Also: 'autoscalebot simulate --help' (backtest settings on a load trace), "
+        "'autoscalebot emulate heroku|kubernetes|heartbeat --help' (loopback emulators), "
         "'autoscalebot-tui' (the operator console).",
     )
     add_arguments(p)
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from autoscalebot.emulator.heroku import main as emulate
 
         return emulate(argv[2:])
+    if argv[:1] == ["simulate"]:
+        from autoscalebot.sim.cli import main as simulate
+
+        return simulate(argv[1:])
     if argv[:2] == ["emulate", "kubernetes"]:
         from autoscalebot.emulator.kubernetes import main as kubernetes
 

@@ -477,6 +477,10 @@ class Engine:
                 ev.OperatorAction(at, "force", "paused: resume before scaling", accepted=False)
             )
             return
+        if self.settings.dry_run:
+            detail = "dry-run: no scaling call is ever made"
+            self._emit(ev.OperatorAction(at, "force", detail, accepted=False))
+            return
         if self.current is None and not self._refresh_count(force=True):
             self._emit(
                 ev.OperatorAction(at, "force", "the current count is unknown", accepted=False)

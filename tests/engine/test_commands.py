@@ -49,6 +49,15 @@ def test_force_scale_refused_while_paused(harness):
     assert "paused" in h.of("operator")[-1].detail
 
 
+def test_force_scale_refused_in_dry_run(harness):
+    h = harness(count=1, DRY_RUN=True)
+    run(h, ForceScale(delta=+1))
+    run(h, ForceScale(to=5, override=True))
+    assert h.scaler.requests == []
+    assert [a.accepted for a in h.of("operator")] == [False, False]
+    assert "dry-run" in h.of("operator")[-1].detail
+
+
 def test_explicit_override_may_leave_bounds(harness):
     h = harness(count=1, MAX_DYNOS=3)
     run(h, ForceScale(to=6, override=True))
