@@ -118,3 +118,16 @@ async def test_quitting_mid_request_returns_within_a_second(tmp_path: Path) -> N
         if app.runner is not None:
             app.runner.join(5)
     assert _engine_threads() == []
+
+
+async def test_an_event_before_the_log_is_styled_waits_its_turn(tmp_path: Path) -> None:
+    from autoscalebot.tui.widgets import EventLog
+
+    rig = make_rig(tmp_path, SLOW_THEN_FAST)
+    async with rig.app.run_test() as pilot:
+        late = EventLog(rig.app.clockface)  # not mounted yet: no styles
+        assert late.add(ev.Drift(AT, 2, 3)) is None
+        assert late.add(ev.Recovered(AT, "probe")) is None
+        await rig.app.screen.mount(late)
+        await until(pilot, lambda: len(late.recent) == 2, what="the waiting lines")
+        assert [line.glyph for line in late.recent] == ["≠", "✓"]

@@ -57,6 +57,7 @@ class EventLog(RichLog):
         """Lines written since start (the log keeps only ``max_lines``)."""
         self.recent: deque[LogLine] = deque(maxlen=max_lines)
         self._styles: dict[str, Style] = {}
+        self._waiting: list[ev.Event] = []
         """The lines shown, as words (for tests and scripts that wait on the log)."""
 
     def _style(self, component: str) -> Style:
@@ -65,12 +66,34 @@ class EventLog(RichLog):
             self._styles[component] = self.get_component_rich_style(component)
         return self._styles[component]
 
+    def _styled(self) -> bool:
+        try:
+            self._style("log--time")
+        except KeyError:
+            return False
+        return True
+
+    def _catch_up(self) -> None:
+        if not self._styled():
+            self.call_after_refresh(self._catch_up)
+            return
+        waiting, self._waiting = self._waiting, []
+        for event in waiting:
+            self.add(event)
+
     def notify_style_update(self) -> None:
         self._styles.clear()
         super().notify_style_update()
 
     def add(self, event: ev.Event) -> LogLine | None:
         """Log ``event`` if it is worth a line; return the line written."""
+        if self._waiting or not self._styled():
+            # Events can arrive before this widget's styles exist (the engine
+            # starts as the app mounts): keep their order, write them soon.
+            self._waiting.append(event)
+            if len(self._waiting) == 1:
+                self.call_after_refresh(self._catch_up)
+            return None
         line = describe(event)
         if line is None:
             return None
