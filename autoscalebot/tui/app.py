@@ -327,7 +327,7 @@ class AutoscaleApp(App[int]):
             if keys:
                 yield "/".join(dict.fromkeys(keys)), binding.description, binding.tooltip
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         paused = self.status is not None and self.status.paused
         if paused:
