@@ -259,14 +259,6 @@ class AutoscaleApp(App[int]):
 
     def action_force(self, direction: int) -> None:
         """Scale by INCREMENT now, up (1) or down (-1); the engine clamps it."""
-        if self.settings.dry_run:
-            # A dry run never calls the scaling API, not even for the operator
-            # (the engine would; refused here, worded as the engine refuses).
-            refusal = ev.OperatorAction(
-                self.clockface.now(), "force", "dry-run: the scaling API is never called", False
-            )
-            self.post_message(EngineEvent(refusal))
-            return
         self.submit(ForceScale(delta=direction * self.settings.increment))
 
     def action_edit(self) -> None:

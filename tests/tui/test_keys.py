@@ -78,7 +78,7 @@ async def test_minus_scales_down(tmp_path: Path) -> None:
     [
         ({"dynos": 4}, "already 4 dynos (at MAX_DYNOS)"),  # MAX_DYNOS is 4
         ({"pause": True}, "paused: resume before scaling"),
-        ({"DRY_RUN": True}, "dry-run: the scaling API is never called"),
+        ({"DRY_RUN": True}, "dry-run: no scaling call is ever made"),
     ],
     ids=["at-a-bound", "paused", "dry-run"],
 )
