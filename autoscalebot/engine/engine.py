@@ -120,7 +120,24 @@ class Engine:
     # ---- control, from any thread ----
 
     def submit(self, command: Command) -> None:
-        """Queue an operator command; it is applied between beats, at once."""
+        """Hand over an operator command, from any thread.
+
+        Pause and resume are a flag, set here at once, so a pause also holds
+        for the beat in flight (a slow heartbeat can take seconds) and the
+        console shows it at once. Other commands are queued and applied on the
+        engine's thread between beats.
+        """
+        if isinstance(command, Pause | Resume):
+            paused = isinstance(command, Pause)
+            self.paused = paused
+            action, detail = (
+                ("pause", "automatic scaling paused")
+                if paused
+                else ("resume", "automatic scaling resumed")
+            )
+            self._emit(ev.OperatorAction(self.clock.now(), action, detail))
+            self._emit_status()
+            return
         self._commands.put(command)
         self._wake.set()
 
@@ -140,21 +157,22 @@ class Engine:
         reason = "stopped"
         try:
             self.start()
-            next_beat = self.clock.monotonic()
+            # The scheduled start of the last beat; the next is due one interval
+            # later, read afresh each time so an interval edited from the console
+            # applies to the wait already under way.
+            last: float | None = None
             while not self._stop.is_set():
                 self.apply_commands()
+                interval = self.settings.heartbeat_interval_in_seconds
                 now = self.clock.monotonic()
-                if now >= next_beat:
+                due = now if last is None else last + interval
+                if now >= due:
                     self.tick()
-                    interval = self.settings.heartbeat_interval_in_seconds
-                    next_beat += interval
-                    now = self.clock.monotonic()
-                    if next_beat <= now:  # a beat overran: skip the missed slots
-                        next_beat += math.ceil((now - next_beat) / interval) * interval
-                        if next_beat <= now:
-                            next_beat += interval
+                    # A beat that overran skips the missed slots rather than bunching.
+                    overrun = self.clock.monotonic() - due
+                    last = due + max(0, math.floor(overrun / interval)) * interval
                     continue
-                if self.clock.wait(next_beat - now, self._wake):
+                if self.clock.wait(due - now, self._wake):
                     self._wake.clear()
         except Exception as exc:  # last resort: report, never a silent death
             log.exception("engine stopped by an unexpected error")
@@ -457,13 +475,7 @@ class Engine:
 
     def _apply(self, command: Command) -> None:
         at = self.clock.now()
-        if isinstance(command, Pause):
-            self.paused = True
-            self._emit(ev.OperatorAction(at, "pause", "automatic scaling paused"))
-        elif isinstance(command, Resume):
-            self.paused = False
-            self._emit(ev.OperatorAction(at, "resume", "automatic scaling resumed"))
-        elif isinstance(command, ForceScale):
+        if isinstance(command, ForceScale):
             self._force(command)
         elif isinstance(command, UpdateSettings):
             self._update(command)

@@ -156,3 +156,23 @@ def test_refresh_command_reads_the_count(harness):
     h.scaler.count = 3
     run(h, RefreshCount())
     assert h.engine.current == 3
+
+
+def test_pause_holds_for_the_beat_in_flight(harness):
+    h = harness(count=1, NUMBER_OF_FAILS_TO_SCALE_UP_AFTER=1)
+
+    class PausesMidBeat:
+        def measure(self):
+            h.engine.submit(Pause())  # the operator presses p while the beat is slow
+            from autoscalebot.backends.base import Measurement
+
+            return Measurement(1500.0, status=200)
+
+        def close(self):
+            pass
+
+    h.engine.probe = PausesMidBeat()
+    h.engine.tick()
+    assert h.scaler.requests == []
+    assert h.of("decision")[-1].action == "paused"
+    assert h.of("operator")[-1].action == "pause"

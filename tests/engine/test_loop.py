@@ -95,3 +95,33 @@ def test_a_crashing_probe_or_sink_never_kills_the_loop():
         engine.tick()
     assert calls.count("beat") == 4
     assert "trouble" in calls and "recovered" in calls
+
+
+def test_a_shorter_interval_applies_to_the_wait_under_way():
+    from autoscalebot.engine.commands import UpdateSettings
+
+    clock = FakeClock()
+    box = []
+    probe = CountingProbe(clock, box, stop_after=4)
+    engine = Engine(
+        make_settings(HEARTBEAT_INTERVAL_IN_SECONDS=1500),
+        clock=clock,
+        probe=probe,
+        scaler=MemoryScaler(1),
+        notifiers=[],
+    )
+    box.append(engine)
+
+    class EditsAfterFirstBeat:
+        def wait(self, seconds, wake):
+            if len(probe.times) == 1 and engine.settings.heartbeat_interval_in_seconds == 1500:
+                engine.submit(UpdateSettings({"HEARTBEAT_INTERVAL_IN_SECONDS": 1}))
+                return True  # woken by the command, as a real submit() does
+            return clock.wait(seconds, wake)
+
+        def __getattr__(self, name):
+            return getattr(clock, name)
+
+    engine.clock = EditsAfterFirstBeat()
+    engine.run()
+    assert probe.times == [0, 1, 2, 3]
