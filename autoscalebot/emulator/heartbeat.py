@@ -38,7 +38,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from autoscalebot.emulator.heroku import BackgroundHTTPServer, LoopbackHTTPServer, stop_on_signals
+from autoscalebot.emulator.server import BackgroundHTTPServer, LoopbackHTTPServer, stop_on_signals
 
 log = logging.getLogger(__name__)
 

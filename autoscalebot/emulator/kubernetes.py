@@ -49,7 +49,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from autoscalebot.emulator.heroku import BackgroundHTTPServer, LoopbackHTTPServer, stop_on_signals
+from autoscalebot.emulator.server import BackgroundHTTPServer, LoopbackHTTPServer, stop_on_signals
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import pytest
 from autoscalebot.backends.base import Notification
 from autoscalebot.backends.webhook import WebhookBackend, WebhookError
 from autoscalebot.config import ConfigError, build_settings, load_settings
-from autoscalebot.emulator.heroku import BackgroundHTTPServer, LoopbackHTTPServer
+from autoscalebot.emulator.server import BackgroundHTTPServer, LoopbackHTTPServer
 from autoscalebot.engine.engine import Engine
 from tests.conftest import MemoryScaler, ScriptedProbe
 
