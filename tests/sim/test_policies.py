@@ -175,10 +175,20 @@ def test_adaptive_adds_several_dynos_at_once_and_waits_for_them_to_boot():
     d = Driver(make(AdaptivePolicy), current=10)
     d.run(None)  # a 2 s timeout on 10 serving dynos: ~97 % busy, target 84 %
     assert d.scales == [(0.0, 10, 12)]
-    d.run(None)  # still slow, but the two new dynos are booting (45 s)
+    d.run(1500.0)  # slow, but the two new dynos are still booting (45 s): nothing more
     assert len(d.scales) == 1
-    d.run(None)  # 60 s: they serve now, and it is still too slow
+    d.run(1500.0)  # 60 s: 12 serve now, and 1.5 s on 12 still needs more
     assert d.scales[-1] == (60.0, 12, 14)
+
+
+def test_adaptive_grows_by_half_on_a_run_of_timeouts():
+    d = Driver(make(AdaptivePolicy), current=10)
+    d.run(None, beats=2)  # at p95 two timeouts in a row almost never happen at the target load
+    assert [s[1:] for s in d.scales] == [(10, 12), (12, 15)]  # estimate, then half again of 10
+    d.run(None)  # 60 s: 12 serve, 15 still booting, the last growth 30 s ago
+    assert len(d.scales) == 2
+    d.run(None)  # 90 s: 15 serve and still time out: half again
+    assert d.scales[-1] == (90.0, 15, 23)
 
 
 def test_adaptive_ignores_one_unlucky_beat_but_not_two():

@@ -20,16 +20,17 @@ carrying, how sure am I, and how many dynos does that load need?".
 - **Down, but not back and forth.** Each beat, the last 8 beats say how few
   dynos would do; scale down only to the most that this asked for during the
   last ``ADAPTIVE_DOWN_WINDOW_SECONDS`` (default 420), so load that comes
-  back within minutes finds its dynos still there.
+  back within minutes finds its dynos still there, and never by more than
+  half the dynos at once (at low utilisation latency says little about load).
 - **Boot delay.** Dynos asked for serve only ``APP_BOOT_SECONDS`` (default
   45) later. Each beat is read against the dynos that were serving when it
   was taken, so the bot neither adds dynos again while the first ones boot
   nor mistakes the old count's latency for the new one's.
 
-What it cannot know: the load itself. When the app is past saturation
-every beat times out and latency says only "more than the dynos can take";
-the estimate then tops out near 100 % busy and the count grows by about a
-fifth per boot until beats come back.
+- **Saturation.** Past saturation every beat times out and latency says
+  only "more than the dynos can take", so the estimate tops out near 100 %
+  busy. Two timeouts in a row, where the target load would time out at most
+  1 % of beats, grow the serving count by half, at most once per boot.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ from collections import deque
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
-from autoscalebot.backends.policies.profile import LatencyPolicy, extra_number
+from autoscalebot.backends.policies.profile import LatencyPolicy, extra_number, no_change
 from autoscalebot.backends.policies.queueing import (
     mean_ratio,
+    over_share,
     utilisation_for_share,
     utilisation_from_mean,
 )
@@ -51,6 +53,10 @@ from autoscalebot.config.settings import Settings
 UP_WINDOWS = (1, 2, 4, 8, 16)  # beats
 DOWN_BEATS = 8  # one of UP_WINDOWS: its running sum serves both
 Z_UP = 1.64  # one-sided 95 % lower bound on the load before adding dynos
+# At low utilisation latency hardly moves with load, so a few beats can suggest
+# far fewer dynos than needed; never drop more than half at once.
+MAX_DOWN_SHARE = 0.5
+SATURATION_GROWTH = 1.5
 MAX_UTILISATION = 0.995  # where the latency-to-utilisation table ends
 
 
@@ -60,8 +66,8 @@ def _chi2(nu: int, z: float) -> float:
     return nu * max(1e-9, 1.0 - a + z * math.sqrt(a)) ** 3
 
 
-# The mean of w exponential beats, times this, is a lower bound on the true mean.
-_LOWER = {w: 2.0 * w / _chi2(2 * w, Z_UP) for w in UP_WINDOWS}
+# (w, factor): the mean of w exponential beats, times factor, is a lower bound on the true mean.
+_LOWER = tuple((w, 2.0 * w / _chi2(2 * w, Z_UP)) for w in UP_WINDOWS)
 
 
 class AdaptivePolicy(LatencyPolicy):
@@ -81,6 +87,8 @@ class AdaptivePolicy(LatencyPolicy):
         self.sums = dict.fromkeys(UP_WINDOWS, 0.0)  # running sum of the last w beats' ms
         self._added = 0
         self.last_now = 0.0
+        self.last_grow = -math.inf
+        self.hot = 0  # beats in a row that timed out, whatever the count
         super().__init__(settings)
 
     def configure(self, settings: Settings) -> None:
@@ -96,6 +104,10 @@ class AdaptivePolicy(LatencyPolicy):
             utilisation_for_share(app.concurrency, app.target_ms / app.service_ms, app.slow_share),
         )
         self.per_dyno = app.concurrency * 1000.0 / app.service_ms  # rps one dyno serves at 100 %
+        # Saturated: two timeouts in a row, when the target load times out at most
+        # 1 % of beats. At hotter targets timeouts are routine and prove nothing.
+        p = over_share(app.concurrency, self.rho_target, app.timeout_ms / app.service_ms)
+        self.hot_needed = 2 if p <= 0.01 else 1_000_000
 
     # ---- which dynos serve ----
 
@@ -137,9 +149,18 @@ class AdaptivePolicy(LatencyPolicy):
         self.last_now = now
         serving = self.serving or current
         self._add(self.app.latency(m), serving)
+        self.hot = self.hot + 1 if self.beats[-1][0] >= self.app.timeout_ms else 0
         wanted, reason = self._up(serving, current)
+        if self.hot >= self.hot_needed and now - self.last_grow >= self.boot:
+            # Past saturation latency says "more", not how much: grow by half, once per boot.
+            grown = math.ceil(serving * SATURATION_GROWTH)
+            if grown > max(current, wanted or 0):
+                wanted, reason = grown, f"{self.hot} beats in a row timed out on {serving} dynos"
+                self.last_grow = now
         if wanted is None:
             wanted, reason = self._down(serving, current, now)
+            if wanted is None:
+                return no_change(outcome)
         else:
             self.downs_since = None  # a new count: the down window starts again
         return Verdict(outcome=outcome, wanted=wanted, reason=reason)
@@ -175,11 +196,11 @@ class AdaptivePolicy(LatencyPolicy):
         sums = self.sums
         best: int | None = None
         why = ""
-        for w in UP_WINDOWS:
+        for w, lower in _LOWER:
             if w > n:
                 break
             mean = sums[w] / w
-            if mean * _LOWER[w] <= threshold:
+            if mean * lower <= threshold:
                 continue
             recent = list(beats)[n - w :]
             load = self._load(recent)
@@ -195,7 +216,13 @@ class AdaptivePolicy(LatencyPolicy):
         else:
             mean = self.sums[DOWN_BEATS] / DOWN_BEATS
             rho = utilisation_from_mean(self.app.concurrency, mean / self.app.service_ms)
-            allowed = min(current, self._need(rho * serving * self.per_dyno))
+            allowed = min(
+                current,
+                max(
+                    self._need(rho * serving * self.per_dyno),
+                    math.ceil(current * (1.0 - MAX_DOWN_SHARE)),
+                ),
+            )
         downs = self.downs
         if self.downs_since is None:
             self.downs_since = now

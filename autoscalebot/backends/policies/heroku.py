@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
-from autoscalebot.backends.policies.profile import BeatWindow, LatencyPolicy
+from autoscalebot.backends.policies.profile import BeatWindow, LatencyPolicy, no_change
 from autoscalebot.backends.policy import classify
 from autoscalebot.config.settings import Settings
 
@@ -53,7 +53,7 @@ class HerokuAutoscalingPolicy(LatencyPolicy):
         values = self.window.values()
         target = self.app.target_ms
         if len(values) < 2 or now - self.since < MIN_GAP_S:
-            return Verdict(outcome=outcome)
+            return no_change(outcome)
         top = p95(values)
         if top > target:
             return Verdict(
@@ -65,4 +65,4 @@ class HerokuAutoscalingPolicy(LatencyPolicy):
                 current - 1,
                 f"p95 of {len(values)} beats {top:.0f} ms under half of {target:g} ms",
             )
-        return Verdict(outcome=outcome)
+        return no_change(outcome)

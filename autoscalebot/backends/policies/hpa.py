@@ -25,7 +25,7 @@ from collections import deque
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
-from autoscalebot.backends.policies.profile import BeatWindow, LatencyPolicy
+from autoscalebot.backends.policies.profile import BeatWindow, LatencyPolicy, no_change
 from autoscalebot.backends.policies.queueing import utilisation_for_share, utilisation_from_mean
 from autoscalebot.backends.policy import classify
 from autoscalebot.config.settings import Settings
@@ -77,4 +77,6 @@ class HPAPolicy(LatencyPolicy):
             if stable < current:
                 wanted = stable
                 reason = f"every recommendation of the last {DOWN_STABILISATION_S:g} s is {stable} or fewer"
+        if wanted is None:
+            return no_change(outcome)
         return Verdict(outcome=outcome, wanted=wanted, reason=reason)

@@ -20,7 +20,7 @@ from collections import deque
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
-from autoscalebot.backends.policies.profile import LatencyPolicy
+from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policy import classify
 from autoscalebot.config.settings import Settings
 
@@ -70,4 +70,4 @@ class JudoscalePolicy(LatencyPolicy):
             return Verdict(
                 outcome, current - 1, f"every 10 s aggregate of the last 10 min under {low:g} ms"
             )
-        return Verdict(outcome=outcome)
+        return no_change(outcome)

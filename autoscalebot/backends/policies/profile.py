@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from autoscalebot.backends.base import BaseBackend, Measurement
+from autoscalebot.backends.base import BaseBackend, Measurement, Outcome, Verdict
 from autoscalebot.config.settings import ConfigError, Settings
 
 
@@ -70,21 +70,26 @@ class AppProfile:
 
 
 class BeatWindow:
-    """Latencies of the beats in the last ``seconds`` (oldest first)."""
+    """Latencies of the beats in the last ``seconds`` (oldest first), with their running sum."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.items: deque[tuple[float, float]] = deque()
+        self.total = 0.0
 
     def add(self, now: float, latency_ms: float) -> None:
         items = self.items
         items.append((now, latency_ms))
+        self.total += latency_ms
         edge = now - self.seconds
         while items[0][0] <= edge:
-            items.popleft()
+            self.total -= items.popleft()[1]
+        if len(items) == 1:
+            self.total = latency_ms  # wash out rounding whenever the window restarts
 
     def clear(self) -> None:
         self.items.clear()
+        self.total = 0.0
 
     def __len__(self) -> int:
         return len(self.items)
@@ -93,8 +98,15 @@ class BeatWindow:
         return [v for _, v in self.items]
 
     def mean(self) -> float:
-        items = self.items
-        return sum(v for _, v in items) / len(items) if items else 0.0
+        return self.total / len(self.items) if self.items else 0.0
+
+
+_QUIET: dict[str, Verdict] = {o: Verdict(o) for o in ("pass", "ok", "fail")}
+
+
+def no_change(outcome: Outcome) -> Verdict:
+    """The shared, immutable verdict for a beat that asks for nothing (most beats)."""
+    return _QUIET[outcome]
 
 
 class LatencyPolicy(BaseBackend):

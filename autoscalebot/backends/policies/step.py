@@ -23,7 +23,7 @@ from collections import deque
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
-from autoscalebot.backends.policies.profile import LatencyPolicy
+from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policy import classify
 from autoscalebot.config.settings import Settings
 
@@ -56,6 +56,8 @@ class StepScalingPolicy(LatencyPolicy):
             wanted, reason = self._evaluate(current, now)
         self.period = period
         self.samples.append(self.app.latency(m))
+        if wanted is None:
+            return no_change(outcome)
         return Verdict(outcome=outcome, wanted=wanted, reason=reason)
 
     def _evaluate(self, current: int, now: float) -> tuple[int | None, str]:
