@@ -149,7 +149,7 @@ class World:
         self.scales: list[tuple[float, int, int]] = []  # (t, before, after)
         self._mu = model.mu
         self._per_dyno = model.capacity_rps(1)
-        self._cache: dict[tuple[int, int], tuple[float, float, float, float]] = {}
+        self._cache: dict[int, tuple[float, float, float, float]] = {}
 
     # ---- what the engine's backends see ----
 
@@ -168,11 +168,12 @@ class World:
         n = self.serving
         if n <= 0:
             return self.model.router_timeout_s * 1000.0
-        rng = self.rng
+        random = self.rng.random
         c, theta, _, _ = self._terms(n)
-        seconds = self.backlog_s + rng.expovariate(self._mu)
-        if c > 0.0 and rng.random() < c:
-            seconds += rng.expovariate(theta)
+        # Exponential draws by inversion, as random.expovariate does (inlined: hot path).
+        seconds = self.backlog_s - math.log(1.0 - random()) / self._mu
+        if c > 0.0 and random() < c:
+            seconds -= math.log(1.0 - random()) / theta
         return min(seconds, self.model.router_timeout_s) * 1000.0
 
     def scale_to(self, n: int) -> None:
@@ -191,9 +192,15 @@ class World:
 
     def advance(self, t: float) -> None:
         """Move to ``t``, splitting at boot completions and trace steps."""
+        if t <= self.t:
+            return
         step = self.step_s
         while self.t < t:
-            end = min(t, self._next_ready, (self.t // step + 1.0) * step)
+            end = (self.t // step + 1.0) * step
+            if t < end:
+                end = t
+            if self._next_ready < end:
+                end = self._next_ready
             self._segment(end - self.t)
             self.t = end
             if end >= self._next_ready:
@@ -217,7 +224,7 @@ class World:
     def _terms(self, n: int) -> tuple[float, float, float, float]:
         """(chance to wait, theta, slow share, timeout share) at this step's load on ``n`` dynos, no backlog."""
         i = int(self.t // self.step_s)
-        key = (i, n)
+        key = i * 100_003 + n
         hit = self._cache.get(key)
         if hit is not None:
             return hit
