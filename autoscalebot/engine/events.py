@@ -133,11 +133,10 @@ class Recovered(Event):
 
 @dataclass(frozen=True)
 class Notified(Event):
-    """A notification was handed to the backends."""
+    """A notification was handed to the backends (their failures are ``Trouble``)."""
 
     kind: ClassVar[str] = "notify"
     notification: Notification
-    failed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

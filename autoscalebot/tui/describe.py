@@ -93,10 +93,9 @@ def describe(event: ev.Event) -> LogLine | None:
         return LogLine("good", "✓", f"{event.source} works again")
     if isinstance(event, ev.Notified):
         note = event.notification
-        failed = f" (not delivered by {', '.join(event.failed)})" if event.failed else ""
-        if note.kind in _SHOWN_ELSEWHERE and not failed:
+        if note.kind in _SHOWN_ELSEWHERE:
             return None
-        return LogLine("warn", "✉", f"{note}{failed}")
+        return LogLine("warn", "✉", str(note))
     if isinstance(event, ev.OperatorAction):
         if event.accepted:
             return LogLine("info", "◆", f"operator {event.action}: {event.detail}")
