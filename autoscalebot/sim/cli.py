@@ -46,7 +46,10 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
-        description=__doc__.splitlines()[0],
+        description="What the bot would have done with your settings and your load, next to the "
+        "oracle, the static peak and (with --compare) every built-in policy.",
+        epilog="examples:\n"
+        + "\n".join(line for line in __doc__.splitlines() if line.startswith("    autoscalebot")),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     src = p.add_argument_group("settings (as for autoscalebot itself)")
