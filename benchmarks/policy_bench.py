@@ -46,7 +46,7 @@ def bench_settings() -> Settings:
 
 
 def with_percentile(settings: Settings, level: float) -> Settings:
-    return dataclasses.replace(settings, extra={**settings.extra, "TARGET_PERCENTILE": level})
+    return dataclasses.replace(settings, target_percentile=level)
 
 
 def level_label(level: float) -> str:

@@ -259,6 +259,11 @@ SPEC: tuple[Setting, ...] = (
     Setting("WEBHOOK_URL", None, _opt_str, "Webhook notifications: the URL to POST to (a Slack incoming webhook, ...); from the environment, never TOML.", secret=True),
     Setting("WEBHOOK_FORMAT", "slack", _str, "Webhook notifications: 'slack' ({\"text\": ...}) or 'json' (every field of the notification)."),
     Setting("WEBHOOK_TIMEOUT_IN_SECONDS", 5.0, _ranged(0, 120, low_open=True), "Webhook notifications: give up on one POST after this long (one retry follows a failure)."),
+    Setting("APP_SERVICE_TIME_IN_MS", 100.0, _ranged(0, 600_000, low_open=True), "Latency-model policies (adaptive, hpa): mean time one request takes when nothing queues."),
+    Setting("APP_CONCURRENCY", 2, _ranged(1, 1000, integer=True), "Latency-model policies: requests one dyno serves at once (WEB_CONCURRENCY)."),
+    Setting("APP_BOOT_SECONDS", 45.0, _ranged(0, DAY), "Latency-model policies: seconds before a new dyno serves."),
+    Setting("TARGET_PERCENTILE", 95.0, _ranged(0, 99.99, low_open=True), "Latency-model policies: the share (%) of requests that should be faster than MAX_RESPONSE_TIME_IN_MS."),
+    Setting("ADAPTIVE_DOWN_WINDOW_SECONDS", 420.0, _ranged(0, DAY), "Adaptive policy: scale down only to the most any recent estimate allowed over this window."),
 )
 
 SPEC_BY_NAME: dict[str, Setting] = {s.name: s for s in SPEC}
@@ -311,6 +316,11 @@ class Settings:
     webhook_url: str | None = field(repr=False)
     webhook_format: str
     webhook_timeout_in_seconds: float
+    app_service_time_in_ms: float
+    app_concurrency: int
+    app_boot_seconds: float
+    target_percentile: float
+    adaptive_down_window_seconds: float
     # Names from the settings module that no built-in knows: for third-party backends.
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Where each value came from (name -> "default", "module", "toml", "env", "flag").
@@ -431,4 +441,4 @@ def _did_you_mean(name: str) -> str:
 
 
 def _show(name: str, raw: Any) -> str:
-    return "" if SPEC_BY_NAME.get(name, None) and SPEC_BY_NAME[name].secret else repr(raw)
+    return "" if SPEC_BY_NAME.get(name) and SPEC_BY_NAME[name].secret else repr(raw)

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from autoscalebot.backends.policies.profile import AppProfile, extra_number
+from autoscalebot.backends.policies.profile import AppProfile
 from autoscalebot.backends.policies.queueing import utilisation_for_share
 from autoscalebot.config import ConfigError, Settings, load_settings, parse_overrides
 from autoscalebot.sim import chart, runner, traces
@@ -161,33 +161,45 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _given(settings: Settings, name: str) -> bool:
+    """True when ``name`` was set by the user rather than left at its default."""
+    return settings.origins.get(name, "default") != "default"
+
+
 def _model(args: argparse.Namespace, settings: Settings, trace: traces.Trace | None) -> AppModel:
-    extra = settings.extra
     base = AppModel()
     service = args.service_ms or (
-        extra_number(settings, "APP_SERVICE_TIME_IN_MS", 0.0, -1.0, 600_000.0)
-        or (trace.service_ms if trace else None)
-        or base.service_ms
+        settings.app_service_time_in_ms
+        if _given(settings, "APP_SERVICE_TIME_IN_MS")
+        else (trace.service_ms if trace and trace.service_ms else base.service_ms)
     )
-    concurrency = args.concurrency or int(
-        extra.get("APP_CONCURRENCY", extra.get("WEB_CONCURRENCY", base.concurrency))
+    concurrency = args.concurrency or (
+        settings.app_concurrency if _given(settings, "APP_CONCURRENCY") else base.concurrency
     )
     boot = (
         args.boot_seconds
         if args.boot_seconds is not None
-        else extra_number(settings, "APP_BOOT_SECONDS", base.boot_seconds, -1.0, 86_400.0)
+        else settings.app_boot_seconds
+        if _given(settings, "APP_BOOT_SECONDS")
+        else base.boot_seconds
     )
     return AppModel(service_ms=service, concurrency=concurrency, boot_seconds=boot)
 
 
 def _with_app(settings: Settings, model: AppModel) -> Settings:
     """Policies assume the simulated app unless the settings describe it themselves."""
-    extra = {
-        "APP_SERVICE_TIME_IN_MS": model.service_ms,
-        "APP_CONCURRENCY": model.concurrency,
-        "APP_BOOT_SECONDS": model.boot_seconds,
-    }
-    return dataclasses.replace(settings, extra={**extra, **settings.extra})
+    return dataclasses.replace(
+        settings,
+        app_service_time_in_ms=settings.app_service_time_in_ms
+        if _given(settings, "APP_SERVICE_TIME_IN_MS")
+        else model.service_ms,
+        app_concurrency=settings.app_concurrency
+        if _given(settings, "APP_CONCURRENCY")
+        else model.concurrency,
+        app_boot_seconds=settings.app_boot_seconds
+        if _given(settings, "APP_BOOT_SECONDS")
+        else model.boot_seconds,
+    )
 
 
 def _auto_peak(settings: Settings, model: AppModel) -> float:

@@ -18,11 +18,8 @@ from autoscalebot.sim.runner import POLICIES
 BOUNDS = Bounds(1, 100)
 
 
-def make(cls: type, **extra: Any):
-    settings = build_settings({"TIME_ZONE": "UTC"}, require_platform=False)
-    if extra:
-        settings = settings.__class__(**{**settings.__dict__, "extra": extra})
-    return cls(settings)
+def make(cls: type, **overrides: Any):
+    return cls(build_settings({"TIME_ZONE": "UTC", **overrides}, require_platform=False))
 
 
 def beat(ms: float | None) -> Measurement:

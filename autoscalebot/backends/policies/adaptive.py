@@ -40,7 +40,7 @@ from collections import deque
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
-from autoscalebot.backends.policies.profile import LatencyPolicy, extra_number, no_change
+from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policies.queueing import (
     mean_ratio,
     over_share,
@@ -94,10 +94,8 @@ class AdaptivePolicy(LatencyPolicy):
     def configure(self, settings: Settings) -> None:
         super().configure(settings)
         app = self.app
-        self.boot = extra_number(settings, "APP_BOOT_SECONDS", 45.0, -1e-9, 86_400.0)
-        self.down_window = extra_number(
-            settings, "ADAPTIVE_DOWN_WINDOW_SECONDS", 420.0, -1e-9, 86_400.0
-        )
+        self.boot = settings.app_boot_seconds
+        self.down_window = settings.adaptive_down_window_seconds
         # An app too slow to meet the target even idle gets the lowest sane target.
         self.rho_target = max(
             0.05,

@@ -1,13 +1,12 @@
 """What a latency-only policy may assume about the app, and how it reads a beat.
 
 Policies that turn latency into utilisation need the app's mean service
-time and its workers per dyno. They come from the settings module (names
-no built-in setting uses, so they land in ``settings.extra``):
+time and its workers per dyno, from the settings table:
 
 - ``APP_SERVICE_TIME_IN_MS`` (default 100): mean time one request takes
   when nothing queues (an APM's "app time per request");
-- ``APP_CONCURRENCY`` (default ``WEB_CONCURRENCY`` if set, else 2, Heroku's
-  default for a standard-1X dyno): requests one dyno serves at once;
+- ``APP_CONCURRENCY`` (default 2, Heroku's ``WEB_CONCURRENCY`` on a
+  standard-1X dyno): requests one dyno serves at once;
 - ``TARGET_PERCENTILE`` (default 95): the share of requests that should be
   faster than ``MAX_RESPONSE_TIME_IN_MS``.
 """
@@ -19,21 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autoscalebot.backends.base import BaseBackend, Measurement, Outcome, Verdict
-from autoscalebot.config.settings import ConfigError, Settings
-
-
-def extra_number(settings: Settings, name: str, default: float, low: float, high: float) -> float:
-    """A number from ``settings.extra`` (the settings module), in (low, high]; a ConfigError names it."""
-    raw: Any = settings.extra.get(name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(name, f"expected a number, got {raw!r}") from None
-    if not low < value <= high:
-        raise ConfigError(
-            name, f"{value:g} is out of range", f"Use more than {low:g} and at most {high:g}."
-        )
-    return value
+from autoscalebot.config.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -48,13 +33,11 @@ class AppProfile:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppProfile:
-        extra = settings.extra
-        default_k = extra.get("WEB_CONCURRENCY", 2)
         return cls(
-            service_ms=extra_number(settings, "APP_SERVICE_TIME_IN_MS", 100.0, 0.0, 600_000.0),
-            concurrency=int(extra_number(settings, "APP_CONCURRENCY", default_k, 0.0, 1000.0)),
+            service_ms=settings.app_service_time_in_ms,
+            concurrency=settings.app_concurrency,
             target_ms=settings.max_response_time_in_ms,
-            slow_share=1.0 - extra_number(settings, "TARGET_PERCENTILE", 95.0, 0.0, 99.99) / 100.0,
+            slow_share=1.0 - settings.target_percentile / 100.0,
             timeout_ms=settings.heartbeat_timeout * 1000.0,
         )
 
