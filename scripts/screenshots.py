@@ -14,6 +14,7 @@ Usage: python scripts/screenshots.py [--out screenshots] [--timeout 60]
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import sys
 import tempfile
@@ -39,12 +40,16 @@ async def _until(pilot: object, condition: Callable[[], bool], timeout: float, w
 
 
 async def shoot(out: Path, timeout: float) -> list[Path]:
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     saved: list[Path] = []
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        args = parser.parse_args(["--demo", "--config", str(Path(tmp) / "demo.toml")])
+        # A relative path, so the editor's "saved to ..." reads as a user would write it.
+        stack.callback(os.chdir, os.getcwd())
+        os.chdir(tmp)
+        args = parser.parse_args(["--demo", "--config", "autoscalebot.toml"])
         settings = resolve_settings(args, stack, allow_missing_config=True)
         app = AutoscaleApp(settings, config_path=args.config)
         async with app.run_test(size=SIZE) as pilot:
