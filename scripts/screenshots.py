@@ -14,8 +14,8 @@ Usage: python scripts/screenshots.py [--out screenshots] [--timeout 60]
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import sys
 import tempfile
 import time
