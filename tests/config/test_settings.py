@@ -231,3 +231,19 @@ def test_http_api_url_refused_unless_loopback(tmp_path):
     with pytest.raises(ConfigError, match="HTTPS"):
         HerokuScaler(load(tmp_path, env={"HEROKU_API_URL": "http://api.example.com"}))
     HerokuScaler(load(tmp_path, env={"HEROKU_API_URL": "http://127.0.0.1:5000"})).close()
+
+
+def test_the_example_settings_module_loads(tmp_path, monkeypatch):
+    example = Path(__file__).resolve().parents[2] / "autoscale_settings.py.dist"
+    (tmp_path / "autoscale_settings.py").write_text(example.read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    s = load_settings(
+        settings_module="autoscale_settings",
+        env={"HEROKU_API_KEY": "k"},
+        config_path=tmp_path / "none.toml",
+        allow_missing_config=True,
+    )
+    assert s.heroku_app_name == "my-app-name"
+    assert s.max_dynos.to_raw() == {"0:00": 2, "9:00": 5, "17:00": 2}
+    assert s.notify_if_scale_diff_exceeds_threshold is not None
