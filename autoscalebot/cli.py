@@ -111,7 +111,8 @@ def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | No
                     "reason": f"{reason['why']} ({what})",
                 }
             )
-        return 0
+        # A crashed engine exits non-zero, so a supervisor restarts it.
+        return 1 if runner.engine.crashed else 0
     finally:
         # Restored, so an in-process caller (call_command in a test) keeps its Ctrl-C.
         for sig, handler in previous.items():

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from autoscalebot.emulator.heroku import HerokuEmulator
-from autoscalebot.sim.model import AppModel, mean_latency_ms, sample_latency_ms
+from autoscalebot.sim.model import AppModel, sample_latency_ms
 
 DEMO_APP = "autoscalebot-demo"
 DEMO_KEY = "demo-key-not-a-secret"
@@ -38,21 +38,6 @@ class LoadStory:
     def rps(self, t: float) -> float:
         phase = t % self.cycle
         return self.surge_rps if self.surge_start <= phase < self.surge_end else self.calm_rps
-
-
-def queue_latency_ms(
-    rps: float, dynos: int, *, service_ms: float = 100.0, cap_ms: float = 1800.0
-) -> float:
-    """Mean response time of ``dynos`` servers each serving 1000/service_ms per second.
-
-    M/M/1 per dyno with random routing: service / (1 - utilisation); an
-    overloaded app (utilisation near or above 1) answers at ``cap_ms``.
-    """
-    if dynos <= 0:
-        return cap_ms
-    if rps / (dynos * 1000.0 / service_ms) >= 0.95:
-        return cap_ms
-    return min(cap_ms, mean_latency_ms(AppModel(service_ms=service_ms, concurrency=1), rps, dynos))
 
 
 class SimulatedApp:

@@ -15,6 +15,14 @@ from typing import IO, Any
 from autoscalebot.engine import events as ev
 
 _BARE = re.compile(r"^[A-Za-z0-9_./:@+-]+$")
+# Control characters would split or forge a line; \n and friends are escaped.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return _NAMED.get(char, f"\\x{ord(char):02x}")
 
 
 def format_value(value: Any) -> str:
@@ -26,7 +34,7 @@ def format_value(value: Any) -> str:
     text = f"{value:.1f}" if isinstance(value, float) else str(value)
     if _BARE.match(text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + _CONTROL.sub(_escape, text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 def line(pairs: dict[str, Any]) -> str:
@@ -91,7 +99,7 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
             body = {"reason": event.reason}
         case _:
             return None
-    return head | body
+    return head | {k: v for k, v in body.items() if k not in head}
 
 
 class LogfmtSink:

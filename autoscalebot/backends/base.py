@@ -69,7 +69,7 @@ class Notification:
 
     ``kind`` is a stable identifier (``scale``, ``scale_failed``,
     ``needs_above_max``, ``needs_below_min``, ``scale_diff``, ``ping``,
-    ``recovered``, ``probe_failing``, ``platform_failing``); ``message`` is a
+    ``recovered``); ``message`` is a
     sentence for people; ``reason`` the evidence (e.g. ``3 beats over 1000 ms:
     1350, 1420, 1600``); ``counts`` the dyno numbers involved.
     """

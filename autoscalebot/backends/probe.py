@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from autoscalebot.backends.base import BaseBackend, Measurement, ScalerError
+from autoscalebot.backends.base import BaseBackend, Measurement
 from autoscalebot.config.settings import Settings
 
 # A heartbeat is a tiny page; a body past this is a misconfigured URL, not a beat.
@@ -46,6 +46,11 @@ class HeartbeatProbe(BaseBackend):
             headers={"User-Agent": "autoscalebot heartbeat", "Cache-Control": "no-cache"},
         )
 
+    def configure(self, settings: Settings) -> None:
+        """Take settings edited at run time (the timeout follows MAX_RESPONSE_TIME_IN_MS)."""
+        self._settings = settings
+        self._client.timeout = httpx.Timeout(settings.heartbeat_timeout)
+
     def url(self) -> str:
         """The absolute URL to time (resolving it once)."""
         if self._url is None:
@@ -63,9 +68,7 @@ class HeartbeatProbe(BaseBackend):
 
     def measure(self) -> Measurement:
         try:
-            url = self.url()
-        except ScalerError as exc:
-            return Measurement(None, error=f"app URL unknown: {exc}")
+            url = self.url()  # a ScalerError here is the platform's, and the engine's to report
         except LookupError as exc:
             return Measurement(None, error=str(exc))
         started = self._timer()

@@ -7,7 +7,9 @@ it, so a new setting is one new row here and one field on ``Settings``.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -126,7 +128,9 @@ def _ranged(
         value = _number(name, raw, integer=integer)
         if (value <= low if low_open else value < low) or value > high:
             edge = f"more than {low:g}" if low_open else f"at least {low:g}"
-            raise ConfigError(name, f"{value!r} is out of range", f"Use {edge} and at most {high:g}.")
+            raise ConfigError(
+                name, f"{value!r} is out of range", f"Use {edge} and at most {high:g}."
+            )
         return int(value) if integer else float(value)
 
     return parse
@@ -168,7 +172,9 @@ def _dotted(name: str, raw: Any) -> str:
     value = _str(name, raw)
     value = BACKEND_ALIASES.get(name, {}).get(value, value)
     if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", value):
-        raise ConfigError(name, f"{value!r} is not a dotted path", "Write it like 'package.module.Class'.")
+        raise ConfigError(
+            name, f"{value!r} is not a dotted path", "Write it like 'package.module.Class'."
+        )
     return value
 
 
@@ -201,72 +207,318 @@ def _time_zone(name: str, raw: Any) -> str | None:
 def _url(name: str, raw: Any) -> str:
     value = _str(name, raw)
     if not re.match(r"^https?://[^/\s]+", value):
-        raise ConfigError(name, f"{value!r} is not an http(s) URL", "Write it like 'https://api.heroku.com'.")
+        raise ConfigError(
+            name, f"{value!r} is not an http(s) URL", "Write it like 'https://api.heroku.com'."
+        )
     return value.rstrip("/")
 
 
 def _heartbeat_url(name: str, raw: Any) -> str:
     value = _str(name, raw)
     if not (value.startswith("/") or re.match(r"^https?://[^/\s]+", value)):
-        raise ConfigError(name, f"{value!r} is neither a path nor an http(s) URL", "Write '/autoscalebot/heartbeat/' or 'https://example.com/health'.")
+        raise ConfigError(
+            name,
+            f"{value!r} is neither a path nor an http(s) URL",
+            "Write '/autoscalebot/heartbeat/' or 'https://example.com/health'.",
+        )
     return value
 
 
 DAY = 86400.0
 
 SPEC: tuple[Setting, ...] = (
-    Setting("HEROKU_APP_NAME", None, _opt_str, "Required (Heroku). The name of your app, e.g. dancing-forest-1234."),
-    Setting("HEROKU_API_KEY", None, _opt_str, "Required (Heroku). Your API key; from the environment or the settings module, never from TOML.", secret=True),
-    Setting("HEARTBEAT_INTERVAL_IN_SECONDS", 30.0, _ranged(0, DAY, low_open=True), "Seconds between heartbeat checks (start to start); fractions allowed.", editable=True),
-    Setting("HEARTBEAT_URL", "/autoscalebot/heartbeat/", _heartbeat_url, "URL to time; a path is resolved against the app's own URL."),
-    Setting("HEARTBEAT_TIMEOUT_IN_SECONDS", None, _optional(_ranged(0, 600, low_open=True)), "Give up on a heartbeat after this long; default twice MAX_RESPONSE_TIME_IN_MS."),
-    Setting("MAX_RESPONSE_TIME_IN_MS", 1000.0, _ranged(0, 600_000, low_open=True), 'Slower than this is "too slow" (a fail).', editable=True),
-    Setting("MIN_RESPONSE_TIME_IN_MS", 200.0, _ranged(0, 600_000), 'Faster than this is "too fast" (a pass).', editable=True),
-    Setting("NUMBER_OF_FAILS_TO_SCALE_UP_AFTER", 3, _ranged(1, 10_000, integer=True), "Consecutive fails (slow, timeout, refused, status >= 400) before adding dynos.", editable=True),
-    Setting("NUMBER_OF_PASSES_TO_SCALE_DOWN_AFTER", 5, _ranged(1, 10_000, integer=True), "Consecutive passes before removing dynos.", editable=True),
-    Setting("MAX_DYNOS", Schedule.constant(3), _schedule, 'Most dynos: a number or a schedule {"0:00": 2, "9:00": 5}.', editable=True),
-    Setting("MIN_DYNOS", Schedule.constant(1), _schedule, "Fewest dynos: a number or a schedule.", editable=True),
-    Setting("INCREMENT", 1, _ranged(1, 1000, integer=True), "Dynos added or removed per scale.", editable=True),
+    Setting(
+        "HEROKU_APP_NAME",
+        None,
+        _opt_str,
+        "Required (Heroku). The name of your app, e.g. dancing-forest-1234.",
+    ),
+    Setting(
+        "HEROKU_API_KEY",
+        None,
+        _opt_str,
+        "Required (Heroku). Your API key; from the environment or the settings module, never from TOML.",
+        secret=True,
+    ),
+    Setting(
+        "HEARTBEAT_INTERVAL_IN_SECONDS",
+        30.0,
+        _ranged(0, DAY, low_open=True),
+        "Seconds between heartbeat checks (start to start); fractions allowed.",
+        editable=True,
+    ),
+    Setting(
+        "HEARTBEAT_URL",
+        "/autoscalebot/heartbeat/",
+        _heartbeat_url,
+        "URL to time; a path is resolved against the app's own URL.",
+    ),
+    Setting(
+        "HEARTBEAT_TIMEOUT_IN_SECONDS",
+        None,
+        _optional(_ranged(0, 600, low_open=True)),
+        "Give up on a heartbeat after this long; default twice MAX_RESPONSE_TIME_IN_MS.",
+    ),
+    Setting(
+        "MAX_RESPONSE_TIME_IN_MS",
+        1000.0,
+        _ranged(0, 600_000, low_open=True),
+        'Slower than this is "too slow" (a fail).',
+        editable=True,
+    ),
+    Setting(
+        "MIN_RESPONSE_TIME_IN_MS",
+        200.0,
+        _ranged(0, 600_000),
+        'Faster than this is "too fast" (a pass).',
+        editable=True,
+    ),
+    Setting(
+        "NUMBER_OF_FAILS_TO_SCALE_UP_AFTER",
+        3,
+        _ranged(1, 10_000, integer=True),
+        "Consecutive fails (slow, timeout, refused, status >= 400) before adding dynos.",
+        editable=True,
+    ),
+    Setting(
+        "NUMBER_OF_PASSES_TO_SCALE_DOWN_AFTER",
+        5,
+        _ranged(1, 10_000, integer=True),
+        "Consecutive passes before removing dynos.",
+        editable=True,
+    ),
+    Setting(
+        "MAX_DYNOS",
+        Schedule.constant(3),
+        _schedule,
+        'Most dynos: a number or a schedule {"0:00": 2, "9:00": 5}.',
+        editable=True,
+    ),
+    Setting(
+        "MIN_DYNOS",
+        Schedule.constant(1),
+        _schedule,
+        "Fewest dynos: a number or a schedule.",
+        editable=True,
+    ),
+    Setting(
+        "INCREMENT",
+        1,
+        _ranged(1, 1000, integer=True),
+        "Dynos added or removed per scale.",
+        editable=True,
+    ),
     Setting("NOTIFICATION_BACKENDS", (), _dotted_list, "Dotted paths of notification backends."),
-    Setting("NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD", None, _optional(_schedule), "Notify when more dynos than this were added or removed within the period (a number or a schedule)."),
-    Setting("NOTIFY_IF_SCALE_DIFF_EXCEEDS_PERIOD_IN_MINUTES", None, _optional(_ranged(0, 7 * 24 * 60, low_open=True)), "The period, in minutes, for the rule above."),
-    Setting("NOTIFY_IF_NEEDS_EXCEED_MAX", True, _bool, "Notify when at MAX_DYNOS and still too slow."),
-    Setting("NOTIFY_IF_NEEDS_BELOW_MIN", False, _bool, "Notify when at MIN_DYNOS (above 1) and still too fast."),
+    Setting(
+        "NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD",
+        None,
+        _optional(_schedule),
+        "Notify when more dynos than this were added or removed within the period (a number or a schedule).",
+    ),
+    Setting(
+        "NOTIFY_IF_SCALE_DIFF_EXCEEDS_PERIOD_IN_MINUTES",
+        None,
+        _optional(_ranged(0, 7 * 24 * 60, low_open=True)),
+        "The period, in minutes, for the rule above.",
+    ),
+    Setting(
+        "NOTIFY_IF_NEEDS_EXCEED_MAX", True, _bool, "Notify when at MAX_DYNOS and still too slow."
+    ),
+    Setting(
+        "NOTIFY_IF_NEEDS_BELOW_MIN",
+        False,
+        _bool,
+        "Notify when at MIN_DYNOS (above 1) and still too fast.",
+    ),
     Setting("NOTIFY_ON_SCALE_FAILS", False, _bool, "Notify when a scaling call fails."),
     Setting("NOTIFY_ON_EVERY_SCALE", False, _bool, "Notify on every scale."),
     Setting("NOTIFY_ON_EVERY_PING", False, _bool, "Notify on every heartbeat."),
-    Setting("TIME_ZONE", None, _time_zone, "IANA time zone for schedules; default the machine's local zone."),
-    Setting("HEROKU_API_URL", "https://api.heroku.com", _url, "Heroku Platform API base URL (the emulator's URL in tests and the demo)."),
+    Setting(
+        "TIME_ZONE",
+        None,
+        _time_zone,
+        "IANA time zone for schedules; default the machine's local zone.",
+    ),
+    Setting(
+        "HEROKU_API_URL",
+        "https://api.heroku.com",
+        _url,
+        "Heroku Platform API base URL (the emulator's URL in tests and the demo).",
+    ),
     Setting("PROCESS_TYPE", "web", _str, "The process type (formation) to scale."),
-    Setting("COOL_OFF_IN_SECONDS", 0.0, _ranged(0, DAY), "Least time between two automatic scales.", editable=True),
-    Setting("MANUAL_HOLD_IN_SECONDS", 300.0, _ranged(0, DAY), "After a forced scale, automatic scaling waits this long."),
-    Setting("COUNT_REFRESH_IN_SECONDS", 60.0, _ranged(0, DAY, low_open=True), "How often the platform's count is re-read, so scaling by hand is noticed."),
-    Setting("MEASUREMENT_BACKEND", "autoscalebot.backends.probe.HeartbeatProbe", _dotted, "Measurement backend (dotted path or 'heartbeat')."),
-    Setting("DECISION_BACKEND", "autoscalebot.backends.policy.StreakPolicy", _dotted, "Decision backend (dotted path or 'streak')."),
-    Setting("SCALING_BACKEND", "autoscalebot.backends.heroku.HerokuScaler", _dotted, "Scaling backend (dotted path or 'heroku')."),
+    Setting(
+        "COOL_OFF_IN_SECONDS",
+        0.0,
+        _ranged(0, DAY),
+        "Least time between two automatic scales.",
+        editable=True,
+    ),
+    Setting(
+        "MANUAL_HOLD_IN_SECONDS",
+        300.0,
+        _ranged(0, DAY),
+        "After a forced scale, automatic scaling waits this long.",
+    ),
+    Setting(
+        "COUNT_REFRESH_IN_SECONDS",
+        60.0,
+        _ranged(0, DAY, low_open=True),
+        "How often the platform's count is re-read, so scaling by hand is noticed.",
+    ),
+    Setting(
+        "MEASUREMENT_BACKEND",
+        "autoscalebot.backends.probe.HeartbeatProbe",
+        _dotted,
+        "Measurement backend (dotted path or 'heartbeat').",
+    ),
+    Setting(
+        "DECISION_BACKEND",
+        "autoscalebot.backends.policy.StreakPolicy",
+        _dotted,
+        "Decision backend (dotted path or 'streak').",
+    ),
+    Setting(
+        "SCALING_BACKEND",
+        "autoscalebot.backends.heroku.HerokuScaler",
+        _dotted,
+        "Scaling backend (dotted path or 'heroku').",
+    ),
     Setting("DRY_RUN", False, _bool, "Decide and log, but never call the scaling API."),
     # Settings of the other built-in backends; each backend checks its own at start-up.
-    Setting("GUNICORN_PIDFILE", None, _opt_str, "Gunicorn scaler: the master's pidfile (gunicorn --pid PATH)."),
-    Setting("GUNICORN_SCALE_TIMEOUT_IN_SECONDS", 10.0, _ranged(0, 600, low_open=True), "Gunicorn scaler: how long to wait for the live worker count to match after TTIN/TTOU."),
-    Setting("KUBERNETES_API_URL", None, _optional(_url), "Kubernetes scaler: API server URL; default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (in a pod)."),
-    Setting("KUBERNETES_NAMESPACE", None, _opt_str, "Kubernetes scaler: the Deployment's namespace; default the pod's own (from the service account)."),
-    Setting("KUBERNETES_DEPLOYMENT", None, _opt_str, "Kubernetes scaler: the name of the Deployment to scale (required)."),
-    Setting("KUBERNETES_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token", _str, "Kubernetes scaler: bearer token file (re-read as it rotates)."),
-    Setting("KUBERNETES_CA_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", _str, "Kubernetes scaler: CA bundle that signs the API server's certificate."),
-    Setting("SCALE_COMMAND", None, _opt_str, "Command scaler: command run to scale, e.g. 'dokku ps:scale myapp web={quantity}' (no shell)."),
-    Setting("COUNT_COMMAND", None, _opt_str, "Command scaler: command that prints the current count, e.g. a script around 'dokku ps:report'."),
-    Setting("COMMAND_TIMEOUT_IN_SECONDS", 30.0, _ranged(0, 3600, low_open=True), "Command scaler: a command still running after this long is killed and reported."),
-    Setting("WEBHOOK_URL", None, _opt_str, "Webhook notifications: the URL to POST to (a Slack incoming webhook, ...); from the environment, never TOML.", secret=True),
-    Setting("WEBHOOK_FORMAT", "slack", _str, "Webhook notifications: 'slack' ({\"text\": ...}) or 'json' (every field of the notification)."),
-    Setting("WEBHOOK_TIMEOUT_IN_SECONDS", 5.0, _ranged(0, 120, low_open=True), "Webhook notifications: give up on one POST after this long (one retry follows a failure)."),
-    Setting("APP_SERVICE_TIME_IN_MS", 100.0, _ranged(0, 600_000, low_open=True), "Latency-model policies (adaptive, hpa): mean time one request takes when nothing queues."),
-    Setting("APP_CONCURRENCY", 2, _ranged(1, 1000, integer=True), "Latency-model policies: requests one dyno serves at once (WEB_CONCURRENCY)."),
-    Setting("APP_BOOT_SECONDS", 45.0, _ranged(0, DAY), "Latency-model policies: seconds before a new dyno serves."),
-    Setting("TARGET_PERCENTILE", 95.0, _ranged(0, 99.99, low_open=True), "Latency-model policies: the share (%) of requests that should be faster than MAX_RESPONSE_TIME_IN_MS."),
-    Setting("ADAPTIVE_DOWN_WINDOW_SECONDS", 420.0, _ranged(0, DAY), "Adaptive policy: scale down only to the most any recent estimate allowed over this window."),
+    Setting(
+        "GUNICORN_PIDFILE",
+        None,
+        _opt_str,
+        "Gunicorn scaler: the master's pidfile (gunicorn --pid PATH).",
+    ),
+    Setting(
+        "GUNICORN_SCALE_TIMEOUT_IN_SECONDS",
+        10.0,
+        _ranged(0, 600, low_open=True),
+        "Gunicorn scaler: how long to wait for the live worker count to match after TTIN/TTOU.",
+    ),
+    Setting(
+        "KUBERNETES_API_URL",
+        None,
+        _optional(_url),
+        "Kubernetes scaler: API server URL; default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (in a pod).",
+    ),
+    Setting(
+        "KUBERNETES_NAMESPACE",
+        None,
+        _opt_str,
+        "Kubernetes scaler: the Deployment's namespace; default the pod's own (from the service account).",
+    ),
+    Setting(
+        "KUBERNETES_DEPLOYMENT",
+        None,
+        _opt_str,
+        "Kubernetes scaler: the name of the Deployment to scale (required).",
+    ),
+    Setting(
+        "KUBERNETES_TOKEN_FILE",
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        _str,
+        "Kubernetes scaler: bearer token file (re-read as it rotates).",
+    ),
+    Setting(
+        "KUBERNETES_CA_FILE",
+        "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+        _str,
+        "Kubernetes scaler: CA bundle that signs the API server's certificate.",
+    ),
+    Setting(
+        "SCALE_COMMAND",
+        None,
+        _opt_str,
+        "Command scaler: command run to scale, e.g. 'dokku ps:scale myapp web={quantity}' (no shell).",
+    ),
+    Setting(
+        "COUNT_COMMAND",
+        None,
+        _opt_str,
+        "Command scaler: command that prints the current count, e.g. a script around 'dokku ps:report'.",
+    ),
+    Setting(
+        "COMMAND_TIMEOUT_IN_SECONDS",
+        30.0,
+        _ranged(0, 3600, low_open=True),
+        "Command scaler: a command still running after this long is killed and reported.",
+    ),
+    Setting(
+        "WEBHOOK_URL",
+        None,
+        _opt_str,
+        "Webhook notifications: the URL to POST to (a Slack incoming webhook, ...); from the environment, never TOML.",
+        secret=True,
+    ),
+    Setting(
+        "WEBHOOK_FORMAT",
+        "slack",
+        _str,
+        "Webhook notifications: 'slack' ({\"text\": ...}) or 'json' (every field of the notification).",
+    ),
+    Setting(
+        "WEBHOOK_TIMEOUT_IN_SECONDS",
+        5.0,
+        _ranged(0, 120, low_open=True),
+        "Webhook notifications: give up on one POST after this long (one retry follows a failure).",
+    ),
+    Setting(
+        "APP_SERVICE_TIME_IN_MS",
+        100.0,
+        _ranged(0, 600_000, low_open=True),
+        "Latency-model policies (adaptive, hpa): mean time one request takes when nothing queues.",
+    ),
+    Setting(
+        "APP_CONCURRENCY",
+        2,
+        _ranged(1, 1000, integer=True),
+        "Latency-model policies: requests one dyno serves at once (WEB_CONCURRENCY).",
+    ),
+    Setting(
+        "APP_BOOT_SECONDS",
+        45.0,
+        _ranged(0, DAY),
+        "Latency-model policies: seconds before a new dyno serves.",
+    ),
+    Setting(
+        "TARGET_PERCENTILE",
+        95.0,
+        _ranged(0, 99.99, low_open=True),
+        "Latency-model policies: the share (%) of requests that should be faster than MAX_RESPONSE_TIME_IN_MS.",
+    ),
+    Setting(
+        "ADAPTIVE_DOWN_WINDOW_SECONDS",
+        420.0,
+        _ranged(0, DAY),
+        "Adaptive policy: scale down only to the most any recent estimate allowed over this window.",
+    ),
 )
 
 SPEC_BY_NAME: dict[str, Setting] = {s.name: s for s in SPEC}
+
+
+@functools.cache
+def local_zone() -> tzinfo:
+    """The machine's zone with its DST rules ($TZ, else /etc/localtime).
+
+    ``datetime.now().astimezone()`` would give a fixed offset, an hour off
+    across a DST change for schedules read later.
+    """
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        with open("/etc/localtime", "rb") as handle:
+            return ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError):
+        local = datetime.now().astimezone().tzinfo
+        assert local is not None
+        return local
 
 
 @dataclass(frozen=True)
@@ -331,9 +583,7 @@ class Settings:
         """The zone schedules are read in."""
         if self.time_zone:
             return ZoneInfo(self.time_zone)
-        local = datetime.now().astimezone().tzinfo
-        assert local is not None
-        return local
+        return local_zone()
 
     @property
     def heartbeat_timeout(self) -> float:
@@ -387,7 +637,9 @@ def build_settings(
         if s.name in raw and raw[s.name] is not None:
             values[s.attr] = s.parse(s.name, raw[s.name])
         elif s.name in raw and raw[s.name] is None and s.default is not None and not _nullable(s):
-            raise ConfigError(s.name, "must not be empty", f"Remove it to use the default, {s.default}.")
+            raise ConfigError(
+                s.name, "must not be empty", f"Remove it to use the default, {s.default}."
+            )
         else:
             values[s.attr] = s.default
     settings = Settings(**values, extra=dict(extra or {}), origins=dict(origins or {}))
@@ -424,13 +676,23 @@ def _check_together(s: Settings, *, require_platform: bool) -> None:
     threshold = s.notify_if_scale_diff_exceeds_threshold
     period = s.notify_if_scale_diff_exceeds_period_in_minutes
     if (threshold is None) != (period is None):
-        missing = "NOTIFY_IF_SCALE_DIFF_EXCEEDS_PERIOD_IN_MINUTES" if period is None else "NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD"
+        missing = (
+            "NOTIFY_IF_SCALE_DIFF_EXCEEDS_PERIOD_IN_MINUTES"
+            if period is None
+            else "NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD"
+        )
         raise ConfigError(missing, "is not set, but its pair is", "Set both, or neither.")
     if require_platform and s.scaling_backend == SPEC_BY_NAME["SCALING_BACKEND"].default:
         for name in ("HEROKU_APP_NAME", "HEROKU_API_KEY"):
             if not s.value(name):
-                how = "export HEROKU_API_KEY=..." if name == "HEROKU_API_KEY" else f"set {name} in your settings"
-                raise ConfigError(name, "is required to scale on Heroku", f"Fix: {how} (or run --demo).")
+                how = (
+                    "export HEROKU_API_KEY=..."
+                    if name == "HEROKU_API_KEY"
+                    else f"set {name} in your settings"
+                )
+                raise ConfigError(
+                    name, "is required to scale on Heroku", f"Fix: {how} (or run --demo)."
+                )
 
 
 def _did_you_mean(name: str) -> str:

@@ -26,7 +26,7 @@ from autoscalebot.backends.base import (
     ScalerError,
     Verdict,
 )
-from autoscalebot.config.settings import ConfigError, Settings
+from autoscalebot.config.settings import SPEC_BY_NAME, ConfigError, Settings
 from autoscalebot.engine import events as ev
 from autoscalebot.engine.clock import Clock, SystemClock
 from autoscalebot.engine.commands import (
@@ -116,6 +116,11 @@ class Engine:
         # The count asked for by a scale call still waiting for its answer.
         self.in_flight_scale: int | None = None
         self._last_status: ev.Status | None = None
+        # Snapshots are built and emitted under this lock: pause/resume emit
+        # from the caller's thread, and an older snapshot must not follow a newer.
+        self._status_lock = threading.Lock()
+        # Set when run() ended on an unexpected error (the CLI exits non-zero).
+        self.crashed: str | None = None
 
     # ---- control, from any thread ----
 
@@ -136,7 +141,7 @@ class Engine:
                 else ("resume", "automatic scaling resumed")
             )
             self._emit(ev.OperatorAction(self.clock.now(), action, detail))
-            self._emit_status()
+            self._emit_status()  # under the status lock: never overtaken by an older snapshot
             return
         self._commands.put(command)
         self._wake.set()
@@ -170,13 +175,13 @@ class Engine:
                     self.tick()
                     # A beat that overran skips the missed slots rather than bunching.
                     overrun = self.clock.monotonic() - due
-                    last = due + max(0, math.floor(overrun / interval)) * interval
+                    last = due + max(0, math.ceil(overrun / interval) - 1) * interval
                     continue
                 if self.clock.wait(due - now, self._wake):
                     self._wake.clear()
         except Exception as exc:  # last resort: report, never a silent death
             log.exception("engine stopped by an unexpected error")
-            reason = f"error: {type(exc).__name__}: {exc}"
+            reason = self.crashed = f"error: {type(exc).__name__}: {exc}"
         finally:
             self.close()
             self._emit(ev.Stopped(at=self.clock.now(), reason=reason))
@@ -234,6 +239,10 @@ class Engine:
         now = self.clock.monotonic()
         self._refresh_count()
         measurement = self._measure()
+        if measurement is None:  # no beat this time (the platform could not say where to look)
+            self._check_scale_diff()
+            self._emit_status()
+            return
         bounds = self.bounds()
         verdict = self._observe(measurement, bounds, now)
         self._streaks = verdict.streaks
@@ -242,6 +251,7 @@ class Engine:
         if self.settings.notify_on_every_ping:
             self._notify("ping", f"Heartbeat {_describe(measurement)}", verdict.reason)
         self._decide(verdict, bounds, now)
+        self._check_scale_diff()
         self._emit_status()
 
     def _emit_beat(self, measurement: Measurement, verdict: Verdict) -> None:
@@ -259,12 +269,18 @@ class Engine:
 
     # ---- one beat, in parts ----
 
-    def _measure(self) -> Measurement:
+    def _measure(self) -> Measurement | None:
         try:
             m = self.probe.measure()
+        except ScalerError as exc:
+            # The probe asked the platform for the app's URL and it failed: a
+            # platform problem, which must not count as a slow beat.
+            self._trouble("app-url", f"app URL unknown: {exc}")
+            return None
         except Exception as exc:  # a probe bug is reported like an unreachable app
             log.warning("probe raised", exc_info=True)
             m = Measurement(None, error=f"probe error: {type(exc).__name__}")
+        self._recovered("app-url")
         if m.error is not None or (m.status is not None and m.status >= 400):
             self._trouble("probe", f"heartbeat {_describe(m)}")
         else:
@@ -299,9 +315,20 @@ class Engine:
     def _track_need(self, verdict: Verdict, bounds: Bounds, current: int) -> None:
         """Needs beyond the bounds, notified once per episode."""
         wanted = verdict.wanted
-        above = wanted is not None and wanted > bounds.max and current >= bounds.max
+        # An episode begins when the policy wants past a bound it is at, and
+        # ends only on contrary evidence (a beat of the other kind) or when the
+        # count leaves the bound; a single ok beat in a jittery overload does not.
+        above = current >= bounds.max and (
+            (wanted is not None and wanted > bounds.max)
+            or ("needs_above_max" in self._episodes and verdict.outcome != "pass")
+        )
         below = (
-            wanted is not None and wanted < bounds.min and current <= bounds.min and bounds.min > 1
+            bounds.min > 1
+            and current <= bounds.min
+            and (
+                (wanted is not None and wanted < bounds.min)
+                or ("needs_below_min" in self._episodes and verdict.outcome != "fail")
+            )
         )
         if self._episode("needs_above_max", above) and self.settings.notify_if_needs_exceed_max:
             self._notify(
@@ -331,10 +358,10 @@ class Engine:
             return
         if self.settings.dry_run:
             self._emit(ev.Decided(self.clock.now(), current, target, reason, "dry-run"))
-            self.policy.reset()
+            self._reset_policy()
             return
         self._emit(ev.Decided(self.clock.now(), current, target, reason, "scale"))
-        self._scale(target, reason, manual=False)
+        self._scale(target, reason, manual=False, correction=correction)
 
     def _gate(self, now: float, *, correction: bool) -> str | None:
         """Why an automatic change must wait, or None."""
@@ -342,34 +369,66 @@ class Engine:
             return "paused"
         if now < self._platform_quiet_until:
             return "backoff"
-        if correction:
-            return None  # bounds are a hard rule: cool-off and holds do not delay them
-        if self._hold_until is not None and now < self._hold_until:
+        # An operator's hold covers corrections too: an override outside the
+        # bounds stands for the hold it announced.
+        if self._hold_left(now) > 0:
             return "hold"
-        if (
-            self._last_scale_at is not None
-            and now - self._last_scale_at < self.settings.cool_off_in_seconds
-        ):
+        if correction:
+            return None  # bounds are a hard rule: cool-off does not delay them
+        if self._cooling_left(now) > 0:
             return "cooling"
         return None
 
-    def _scale(self, target: int, reason: str, *, manual: bool) -> bool:
+    def _hold_left(self, now: float) -> float:
+        return 0.0 if self._hold_until is None else max(0.0, self._hold_until - now)
+
+    def _cooling_left(self, now: float) -> float:
+        if self._last_scale_at is None:
+            return 0.0
+        return max(0.0, self.settings.cool_off_in_seconds - (now - self._last_scale_at))
+
+    def _scale(
+        self,
+        target: int,
+        reason: str,
+        *,
+        manual: bool,
+        correction: bool = False,
+        override: bool = False,
+    ) -> bool:
         """Ask the platform for ``target``; record only what it confirms."""
         before = self.current
         assert before is not None
         self.in_flight_scale = target
         try:
-            return self._scale_checked(before, target, reason, manual=manual)
+            return self._scale_checked(before, target, reason, manual, correction, override)
         finally:
             self.in_flight_scale = None
 
-    def _scale_checked(self, before: int, target: int, reason: str, *, manual: bool) -> bool:
+    def _scale_checked(
+        self, before: int, target: int, reason: str, manual: bool, correction: bool, override: bool
+    ) -> bool:
         # Re-read first: if someone scaled by hand since the last refresh, a
         # decision made from the stale count must not be applied.
-        if not self._refresh_count(force=True) or self.current != before:
-            if self.current != before:
-                self.policy.reset()
+        problem = self._refresh_count(force=True)
+        if problem is not None:
+            self._scale_failed(
+                target, f"the count could not be re-read before scaling: {problem}", None
+            )
             return False
+        if self.current != before:
+            self._reset_policy()
+            return False
+        # The re-read took time: the operator may have paused, and a schedule
+        # boundary may have passed. Check both again just before the call.
+        if self.paused:
+            self._emit(ev.Decided(self.clock.now(), before, target, reason, "paused"))
+            return False
+        bounds = self.bounds()
+        if target not in bounds and not override:
+            target = bounds.clamp(target)
+            if target == before and not correction:
+                return False
         now = self.clock.monotonic()
         try:
             after = self.scaler.scale_to(target)
@@ -383,7 +442,7 @@ class Engine:
         self.current = after
         self.target = after
         self._last_scale_at = now
-        self.policy.reset()
+        self._reset_policy()
         self._recovered("scale")
         self._emit(ev.Scaled(self.clock.now(), before, after, reason, manual))
         if self.settings.notify_on_every_scale:
@@ -414,13 +473,19 @@ class Engine:
             )
 
     def _record_change(self, now: float, delta: int) -> None:
-        """The NOTIFY_IF_SCALE_DIFF_EXCEEDS_* rule over a sliding window."""
+        """Remember a confirmed scale for the NOTIFY_IF_SCALE_DIFF_EXCEEDS_* rule."""
+        if self.settings.notify_if_scale_diff_exceeds_threshold is not None:
+            self._changes.append(_Change(now, delta))
+            self._check_scale_diff()
+
+    def _check_scale_diff(self) -> None:
+        """The scale-difference rule over a window that slides every beat."""
         threshold = self.settings.notify_if_scale_diff_exceeds_threshold
         period_min = self.settings.notify_if_scale_diff_exceeds_period_in_minutes
         if threshold is None or period_min is None:
             return
+        now = self.clock.monotonic()
         period = period_min * 60.0
-        self._changes.append(_Change(now, delta))
         while self._changes and self._changes[0].at <= now - period:
             self._changes.popleft()
         moved = sum(abs(c.delta) for c in self._changes)
@@ -435,13 +500,17 @@ class Engine:
                 threshold=limit,
             )
 
-    def _refresh_count(self, *, force: bool = False) -> bool:
-        """Re-read the platform's count when due; True when it was read."""
+    def _refresh_count(self, *, force: bool = False) -> str | None:
+        """Re-read the platform's count when due (or forced).
+
+        Returns why the count could not be read, or None (read, or not due).
+        """
         now = self.clock.monotonic()
         if not force and self.current is not None and now < self._next_refresh:
-            return False  # an unknown count is retried every beat
+            return None  # an unknown count is retried every beat
         if now < self._platform_quiet_until:
-            return False
+            wait = self._platform_quiet_until - now
+            return f"backing off after the platform's rate limit ({wait:.0f} s left)"
         self._next_refresh = now + self.settings.count_refresh_in_seconds
         try:
             actual = self.scaler.current()
@@ -449,17 +518,26 @@ class Engine:
             if exc.retry_after:
                 self._platform_quiet_until = now + exc.retry_after
             self._trouble("platform", str(exc))
-            return False
+            return str(exc)
         except Exception as exc:
             log.warning("scaler raised", exc_info=True)
-            self._trouble("platform", f"scaling backend error: {type(exc).__name__}")
-            return False
+            problem = f"scaling backend error: {type(exc).__name__}"
+            self._trouble("platform", problem)
+            return problem
         self._recovered("platform")
         if self.current is not None and actual != self.current:
             self._emit(ev.Drift(self.clock.now(), self.current, actual))
-            self.policy.reset()
+            self._reset_policy()
         self.current = actual
-        return True
+        return None
+
+    def _reset_policy(self) -> None:
+        """Forget the policy's streaks; a policy bug is reported, never fatal."""
+        try:
+            self.policy.reset()
+        except Exception as exc:
+            log.warning("policy reset raised", exc_info=True)
+            self._trouble("policy", f"decision backend error: {type(exc).__name__}")
 
     # ---- operator commands ----
 
@@ -474,7 +552,6 @@ class Engine:
             self._emit_status()
 
     def _apply(self, command: Command) -> None:
-        at = self.clock.now()
         if isinstance(command, ForceScale):
             self._force(command)
         elif isinstance(command, UpdateSettings):
@@ -493,15 +570,18 @@ class Engine:
             detail = "dry-run: no scaling call is ever made"
             self._emit(ev.OperatorAction(at, "force", detail, accepted=False))
             return
-        if self.current is None and not self._refresh_count(force=True):
-            self._emit(
-                ev.OperatorAction(at, "force", "the current count is unknown", accepted=False)
-            )
-            return
+        if self.current is None:
+            problem = self._refresh_count(force=True) or "the platform gave no count"
+            if self.current is None:
+                detail = f"the current count is unknown: {problem}"
+                self._emit(ev.OperatorAction(at, "force", detail, accepted=False))
+                return
         assert self.current is not None
         bounds = self.bounds()
-        if command.to is not None and command.override:
-            target = max(0, command.to)
+        override = command.to is not None and command.override
+        if override:
+            assert command.to is not None
+            wanted = target = max(0, command.to)
         else:
             wanted = command.to if command.to is not None else self.current + command.delta
             target = bounds.clamp(wanted)
@@ -519,26 +599,52 @@ class Engine:
                 )
             )
             return
-        override = " (override, outside bounds)" if target not in bounds else ""
-        reason = f"operator asked for {target} dynos{override}"
+        if target not in bounds:
+            note = " (override, outside bounds)"
+        elif target != wanted:
+            note = f" (asked for {wanted}, clamped to {bounds.min}-{bounds.max})"
+        else:
+            note = ""
+        reason = f"operator asked for {target} dynos{note}"
         self.target = target
         self.last_reason = reason
-        if self._scale(target, reason, manual=True):
+        if self._scale(target, reason, manual=True, override=override):
             self._hold_until = self.clock.monotonic() + self.settings.manual_hold_in_seconds
             hold = self.settings.manual_hold_in_seconds
             self._emit(
                 ev.OperatorAction(at, "force", f"{reason}; automatic scaling holds {hold:g} s")
             )
+        else:
+            self._emit(
+                ev.OperatorAction(at, "force", f"{reason}: not done (see the log)", accepted=False)
+            )
 
     def _update(self, command: UpdateSettings) -> None:
         at = self.clock.now()
+        fixed = sorted(
+            k.upper()
+            for k in command.changes
+            if not getattr(SPEC_BY_NAME.get(k.upper()), "editable", False)
+        )
+        if fixed:
+            # Secrets and platform settings are never changed (or echoed) at run time.
+            detail = f"{', '.join(fixed)}: not changed while running; restart with the new value"
+            self._emit(ev.OperatorAction(at, "settings", detail, accepted=False))
+            return
         try:
             new = self.settings.with_changes(command.changes)
         except ConfigError as exc:
             self._emit(ev.OperatorAction(at, "settings", str(exc), accepted=False))
             return
         self.settings = new
-        self.policy.configure(new)
+        for backend in (self.policy, self.probe, self.scaler):
+            configure = getattr(backend, "configure", None)
+            if callable(configure):
+                try:
+                    configure(new)
+                except Exception as exc:
+                    log.warning("%s.configure raised", type(backend).__name__, exc_info=True)
+                    self._trouble("policy", f"backend error on new settings: {type(exc).__name__}")
         names = ", ".join(f"{k.upper()}={new.value(k.upper())}" for k in command.changes)
         self._emit(ev.OperatorAction(at, "settings", f"applied {names}"))
 
@@ -600,20 +706,13 @@ class Engine:
             later = self.bounds(next_change)
             next_bounds = (later.min, later.max)
         mono = self.clock.monotonic()
-        cooling = None
-        if (
-            self._last_scale_at is not None
-            and mono - self._last_scale_at < self.settings.cool_off_in_seconds
-        ):
-            cooling = moment + timedelta(
-                seconds=self.settings.cool_off_in_seconds - (mono - self._last_scale_at)
-            )
-        hold = None
-        if self._hold_until is not None and mono < self._hold_until:
-            hold = moment + timedelta(seconds=self._hold_until - mono)
+        cooling_left, hold_left = self._cooling_left(mono), self._hold_left(mono)
+        cooling = moment + timedelta(seconds=cooling_left) if cooling_left > 0 else None
+        hold = moment + timedelta(seconds=hold_left) if hold_left > 0 else None
+        episodes = tuple(self._episodes)  # one C-level copy: safe while the engine thread adds
         problems = tuple(
             sorted(
-                [k.split(":", 1)[1] for k in self._episodes if k.startswith("trouble:")]
+                [k.split(":", 1)[1] for k in episodes if k.startswith("trouble:")]
                 + [f"notify:{name}" for name in self.notifier.failing]
             )
         )
@@ -640,10 +739,11 @@ class Engine:
     def _emit_status(self) -> None:
         if self._quiet:
             return
-        status = self.status()
-        if status != self._last_status:
-            self._last_status = status
-            self._emit(ev.StatusChanged(self.clock.now(), status))
+        with self._status_lock:
+            status = self.status()
+            if status != self._last_status:
+                self._last_status = status
+                self._emit(ev.StatusChanged(self.clock.now(), status))
 
     def _emit(self, event: ev.Event) -> None:
         try:

@@ -114,8 +114,9 @@ class Drift(Event):
 class Trouble(Event):
     """A part started failing.
 
-    ``source`` is ``probe`` (the heartbeat), ``platform`` (reading the count),
-    ``scale`` (scale calls), ``policy`` or ``notify:<backend>``.
+    ``source`` is ``probe`` (the heartbeat), ``app-url`` (asking the platform
+    where the heartbeat is), ``platform`` (reading the count), ``scale``
+    (scale calls), ``policy`` or ``notify:<backend>``.
     """
 
     kind: ClassVar[str] = "trouble"

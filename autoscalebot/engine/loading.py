@@ -19,6 +19,14 @@ def import_string(setting: str, dotted_path: str) -> Any:
             f"cannot import {dotted_path!r} ({exc})",
             "Check the dotted path, and that its package is installed.",
         ) from None
+    except SyntaxError as exc:
+        raise ConfigError(
+            setting, f"{module_path} has a syntax error at line {exc.lineno}"
+        ) from None
+    except Exception as exc:  # a backend module is user code: report, don't trace
+        raise ConfigError(
+            setting, f"{module_path} raised {type(exc).__name__} on import: {exc}"
+        ) from None
     try:
         return getattr(module, name)
     except AttributeError:
@@ -30,13 +38,15 @@ def import_string(setting: str, dotted_path: str) -> Any:
 def build_backend(setting: str, dotted_path: str, settings: Any, **deps: Any) -> Any:
     """Import and construct a backend as ``Backend(settings, **deps)``."""
     factory = import_string(setting, dotted_path)
+    if not callable(factory):
+        raise ConfigError(setting, f"{dotted_path} is not a class")
     try:
         return factory(settings, **deps)
     except ConfigError:
         raise
-    except TypeError as exc:
+    except Exception as exc:
         raise ConfigError(
             setting,
-            f"{dotted_path} could not be built ({exc})",
-            "A backend is a class taking (settings, **kwargs).",
+            f"{dotted_path} could not be built: {type(exc).__name__}: {exc}",
+            "A backend is a class built as Backend(settings, **kwargs).",
         ) from None

@@ -37,7 +37,6 @@ class Notifier:
         capacity: int = 1000,
     ) -> None:
         self.backends = backends
-        self.dropped = 0
         self.failing: frozenset[str] = frozenset()
         self._report = report
         self._queue: queue.Queue[object] = queue.Queue(maxsize=capacity)
@@ -63,7 +62,7 @@ class Notifier:
                 try:
                     self._queue.get_nowait()
                     self._queue.task_done()
-                    self.dropped += 1
+                    log.warning("notification queue full: dropped the oldest notification")
                 except queue.Empty:
                     pass
 

@@ -35,12 +35,12 @@ class Schedule:
         return cls(((0, value),))
 
     @classmethod
-    def parse(cls, raw: object, *, allow_negative: bool = False) -> Schedule:
+    def parse(cls, raw: object) -> Schedule:
         """Read an int or a ``{"H:MM": int}`` mapping; raise ScheduleError."""
         if isinstance(raw, bool):
             raise ScheduleError(f"expected a whole number or a schedule, got {raw!r}")
         if isinstance(raw, int):
-            _check_value(raw, allow_negative, where="")
+            _check_value(raw, where="")
             return cls.constant(raw)
         if isinstance(raw, dict):
             if not raw:
@@ -52,7 +52,7 @@ class Schedule:
                     raise ScheduleError(f'"{key}" names the same time as another entry')
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ScheduleError(f'"{key}": expected a whole number, got {value!r}')
-                _check_value(value, allow_negative, where=f'"{key}": ')
+                _check_value(value, where=f'"{key}": ')
                 entries[minute] = value
             return cls(tuple(sorted(entries.items())))
         raise ScheduleError(
@@ -123,8 +123,8 @@ def _parse_key(key: object) -> int:
 MAX_COUNT = 10_000
 
 
-def _check_value(value: int, allow_negative: bool, where: str) -> None:
-    if value < 0 and not allow_negative:
+def _check_value(value: int, where: str) -> None:
+    if value < 0:
         raise ScheduleError(f"{where}{value} is negative; dyno counts are 0 or more")
     if value > MAX_COUNT:
         raise ScheduleError(f"{where}{value} is more than {MAX_COUNT:,} dynos; is it a typo?")
