@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from autoscalebot.backends.base import Measurement, ScalerError
+from autoscalebot.backends.base import ScalerError
 from autoscalebot.config import ConfigError
 from autoscalebot.engine.clock import FakeClock
 from autoscalebot.engine.commands import ForceScale, Pause, UpdateSettings
@@ -162,7 +162,8 @@ def test_an_overrun_of_exactly_one_interval_runs_the_on_time_slot():
 def test_backend_modules_that_fail_are_config_errors(tmp_path, monkeypatch, source, words):
     module = f"my_backend_mod_{abs(hash(source))}"
     (tmp_path / f"{module}.py").write_text(
-        "class B:\n    def __init__(self, settings, **kw):\n        " + source.replace("\n", "\n        ")
+        "class B:\n    def __init__(self, settings, **kw):\n        "
+        + source.replace("\n", "\n        ")
         if "raise" in source
         else source
     )
@@ -185,8 +186,6 @@ def test_headless_cli_exits_non_zero_when_the_engine_crashes():
     import io
 
     assert run_headless(EngineThread(h.engine), LogfmtSink(io.StringIO()), duration=5) == 1
-
-
 
 
 def test_logfmt_escapes_control_characters_and_keeps_its_own_fields():
