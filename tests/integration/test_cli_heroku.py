@@ -119,7 +119,7 @@ def test_api_errors_are_reported_and_the_loop_goes_on(
 def test_rate_limited_api_backs_off(run_cli, heroku, heartbeat):
     heartbeat.set(latency=SLOW)
     heroku.set_rate_limit_remaining(0)
-    cli = run_cli(quantity=1)
+    cli = run_cli("--set", f"HEARTBEAT_URL={heartbeat.heartbeat_url}", quantity=1)
     assert cli.wait_for(lambda: len(cli.events("beat")) >= 10, timeout=20)
     cli.terminate()
     api_calls = len(heroku.requests)
@@ -152,3 +152,15 @@ def test_sigterm_during_a_scale_call_logs_its_outcome_and_restart_goes_on(
     assert again.wait_for(lambda: again.events("start"), timeout=15)
     again.terminate()
     assert "dynos=2" in again.events("start")[0]
+
+
+def test_relative_heartbeat_url_with_the_api_rate_limited_is_not_a_slow_app(run_cli, heroku, heartbeat):
+    heroku.set_rate_limit_remaining(0)
+    cli = run_cli(quantity=1)  # HEARTBEAT_URL is a path: the app's URL must come from the API
+    assert cli.wait_for(lambda: cli.events("trouble"), timeout=15)
+    n = len(heroku.requests)
+    cli.wait_for(lambda: False, timeout=2)  # two seconds of 0.1 s beats
+    cli.terminate()
+    assert len(heroku.requests) == n  # backed off: no calls while the pool is empty
+    assert cli.events("beat") == [] and patches(heroku) == []
+    assert any("source=app-url" in t for t in cli.events("trouble"))
