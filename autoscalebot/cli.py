@@ -98,7 +98,8 @@ def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | No
         # A heartbeat in flight is abandoned at once; a scale call in flight gets
         # a few seconds to answer, so its outcome is logged (Heroku allows 30 s).
         in_flight = runner.engine.in_flight_scale
-        if not runner.stop(timeout=SCALE_GRACE if in_flight is not None else 1.0):
+        grace = SCALE_GRACE if in_flight is not None else 1.0
+        if not runner.stop(timeout=grace, reason=reason["why"]):
             what = (
                 f"a scale to {in_flight} got no answer in time; the next start reads the real count"
                 if in_flight is not None

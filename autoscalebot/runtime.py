@@ -109,9 +109,9 @@ class EngineThread:
         self.thread.start()
         return self
 
-    def stop(self, timeout: float = 1.0) -> bool:
+    def stop(self, timeout: float = 1.0, reason: str = "stopped") -> bool:
         """Ask the engine to stop; True if its thread ended within ``timeout``."""
-        self.engine.stop()
+        self.engine.stop(reason)
         self.thread.join(timeout)
         return not self.thread.is_alive()
 

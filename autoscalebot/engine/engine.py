@@ -121,6 +121,7 @@ class Engine:
         self._status_lock = threading.Lock()
         # Set when run() ended on an unexpected error (the CLI exits non-zero).
         self.crashed: str | None = None
+        self._stop_reason = "stopped"
 
     # ---- control, from any thread ----
 
@@ -146,8 +147,9 @@ class Engine:
         self._commands.put(command)
         self._wake.set()
 
-    def stop(self) -> None:
-        """Ask ``run`` to return; safe from any thread or a signal handler."""
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask ``run`` to return (``reason`` goes into the stop event); safe from any thread."""
+        self._stop_reason = reason
         self._stop.set()
         self._wake.set()
 
@@ -159,7 +161,6 @@ class Engine:
 
     def run(self) -> None:
         """Beat every interval (start to start) until stopped."""
-        reason = "stopped"
         try:
             self.start()
             # The scheduled start of the last beat; the next is due one interval
@@ -181,10 +182,10 @@ class Engine:
                     self._wake.clear()
         except Exception as exc:  # last resort: report, never a silent death
             log.exception("engine stopped by an unexpected error")
-            reason = self.crashed = f"error: {type(exc).__name__}: {exc}"
+            self.crashed = f"error: {type(exc).__name__}: {exc}"
         finally:
             self.close()
-            self._emit(ev.Stopped(at=self.clock.now(), reason=reason))
+            self._emit(ev.Stopped(at=self.clock.now(), reason=self.crashed or self._stop_reason))
 
     def close(self) -> None:
         """Flush notifications (briefly) and release backends."""
