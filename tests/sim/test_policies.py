@@ -212,3 +212,48 @@ def test_adaptive_down_window_is_a_setting():
     d = Driver(make(AdaptivePolicy, ADAPTIVE_DOWN_WINDOW_SECONDS=120), current=10)
     d.run(130.0, beats=15)
     assert d.scales and d.scales[0][0] == 300.0
+
+
+# ---- at zero dynos ----
+
+ZERO_BOUNDS = Bounds(0, 100)
+ALL_POLICIES = [
+    AdaptivePolicy,
+    HPAPolicy,
+    StepScalingPolicy,
+    JudoscalePolicy,
+    HerokuAutoscalingPolicy,
+]
+
+
+def _drive_from_zero(cls: type, ms: float | None, beats: int) -> list[int]:
+    policy = make(cls, MIN_DYNOS=0)
+    current, counts = 0, []
+    for i in range(beats):
+        v = policy.observe(beat(ms), current=current, bounds=ZERO_BOUNDS, now=30.0 * i)
+        if v.wanted is not None and ZERO_BOUNDS.clamp(v.wanted) != current:
+            current = ZERO_BOUNDS.clamp(v.wanted)
+            counts.append(current)
+            policy.reset()
+    return counts
+
+
+@pytest.mark.parametrize("cls", ALL_POLICIES)
+def test_every_policy_scales_up_from_zero_dynos_when_the_beat_fails(cls):
+    # Connection refused at 0 dynos: no division by zero, and at least one dyno asked for.
+    counts = _drive_from_zero(cls, None, beats=20)
+    assert counts and counts[0] >= 1
+
+
+def test_adaptive_asks_for_a_dyno_on_the_first_failing_beat_at_zero():
+    p = make(AdaptivePolicy, MIN_DYNOS=0)
+    v = p.observe(beat(None), current=0, bounds=ZERO_BOUNDS, now=0.0)
+    assert v.wanted is not None and v.wanted >= 1
+    p = make(AdaptivePolicy, MIN_DYNOS=0)
+    v = p.observe(beat(1500.0), current=0, bounds=ZERO_BOUNDS, now=0.0)  # slow also counts
+    assert v.wanted is not None and v.wanted >= 1
+
+
+@pytest.mark.parametrize("cls", ALL_POLICIES)
+def test_no_policy_scales_up_from_zero_on_fast_beats(cls):
+    assert _drive_from_zero(cls, 50.0, beats=40) == []

@@ -145,7 +145,15 @@ class AdaptivePolicy(LatencyPolicy):
         outcome = classify(m, self.s)
         self._track(current, now)
         self.last_now = now
-        serving = self.serving or current
+        if current == 0 or self.serving == 0:
+            # No dyno serves: a beat says nothing about the load (and would divide by
+            # zero), only whether the app needs one. While the first ones boot, wait.
+            self.hot = 0
+            self.downs_since = None
+            if current == 0 and outcome == "fail":
+                return Verdict(outcome, 1, "no dyno serves and the beat failed")
+            return no_change(outcome)
+        serving = self.serving
         self._add(self.app.latency(m), serving)
         self.hot = self.hot + 1 if self.beats[-1][0] >= self.app.timeout_ms else 0
         wanted, reason = self._up(serving, current)

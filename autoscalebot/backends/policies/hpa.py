@@ -63,7 +63,13 @@ class HPAPolicy(LatencyPolicy):
         self.window.add(now, self.app.latency(m))
         util = utilisation_from_mean(self.app.concurrency, self.window.mean() / self.app.service_ms)
         ratio = util / self.target_util
-        desired = current if abs(ratio - 1.0) <= TOLERANCE else max(1, math.ceil(current * ratio))
+        if current == 0:
+            # Nothing serves, so no utilisation to scale: one dyno if the app needs one.
+            desired = 1 if outcome == "fail" else 0
+        elif abs(ratio - 1.0) <= TOLERANCE:
+            desired = current
+        else:
+            desired = max(1, math.ceil(current * ratio))
         recs = self.recommendations
         recs.append((now, desired))
         while recs[0][0] <= now - DOWN_STABILISATION_S:
@@ -71,7 +77,11 @@ class HPAPolicy(LatencyPolicy):
         wanted, reason = None, ""
         if desired > current:
             wanted = min(desired, current + max(current, 4))
-            reason = f"estimated utilisation {util:.0%} over the {self.target_util:.0%} target"
+            reason = (
+                "no pod serves and the beat failed"
+                if current == 0
+                else f"estimated utilisation {util:.0%} over the {self.target_util:.0%} target"
+            )
         else:
             stable = max(r for _, r in recs)
             if stable < current:
