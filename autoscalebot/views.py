@@ -61,6 +61,9 @@ def check_database() -> bool:
     if alias is None or not settings.DATABASES:
         return False
     connection = connections[str(alias)]
+    if connection.settings_dict.get("ENGINE") == "django.db.backends.dummy":
+        # A project without a database: Django fills in this stand-in itself.
+        return False
     with connection.cursor() as cursor:
         # bare_select_suffix is " FROM DUAL" on Oracle, "" elsewhere.
         cursor.execute(f"SELECT 1{connection.features.bare_select_suffix}")

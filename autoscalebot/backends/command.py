@@ -53,7 +53,7 @@ class CommandScaler(BaseBackend):
         self.timeout = settings.command_timeout_in_seconds
 
     def current(self) -> int:
-        output = self._run("COUNT_COMMAND", self.count_args).strip()
+        output = self._run("COUNT_COMMAND", self._fill(self.count_args, {})).strip()
         if not re.fullmatch(r"[0-9]+", output):
             shown = output if len(output) <= 40 else output[:40] + "..."
             raise ScalerError(
@@ -62,14 +62,18 @@ class CommandScaler(BaseBackend):
         return int(output)
 
     def scale_to(self, quantity: int) -> int:
-        values = {"{quantity}": str(quantity), "{process_type}": self.process_type}
+        self._run("SCALE_COMMAND", self._fill(self.scale_args, {"{quantity}": str(quantity)}))
+        return quantity
+
+    def _fill(self, template: list[str], values: dict[str, str]) -> list[str]:
+        """Substitute into each argument after splitting: a value can never add an argument."""
+        values = {"{process_type}": self.process_type, **values}
         args = []
-        for arg in self.scale_args:
+        for arg in template:
             for key, value in values.items():
                 arg = arg.replace(key, value)
             args.append(arg)
-        self._run("SCALE_COMMAND", args)
-        return quantity
+        return args
 
     def app_url(self) -> str | None:
         """Unknown: set HEARTBEAT_URL to a full URL."""

@@ -166,10 +166,6 @@ class GunicornScaler(BaseBackend):
     def current(self) -> int:
         return len(self._processes.live_children(self.master_pid()))
 
-    def workers(self) -> list[int]:
-        """The pids of the master's live workers now."""
-        return self._processes.live_children(self.master_pid())
-
     def scale_to(self, quantity: int) -> int:
         if quantity < 1:
             raise ScalerError(

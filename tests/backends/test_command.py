@@ -202,3 +202,15 @@ def test_the_headless_bot_scales_through_commands(platform, tmp_path):
     assert scales and (scales[0]["from"], scales[0]["to"]) == ("1", "2"), done.stdout
     assert lines[0]["app"] == "autoscalebot.backends.command.CommandScaler"
     assert platform.state.read_text() == "2"
+
+
+def test_process_type_is_filled_into_the_count_command_too(platform):
+    scaler = CommandScaler(
+        settings(
+            SCALE_COMMAND=platform("scale", "web={quantity}"),
+            COUNT_COMMAND=platform("count", "--type={process_type}"),
+            PROCESS_TYPE="worker",
+        )
+    )
+    scaler.current()
+    assert platform.argv()[-1] == ["count", str(platform.state), "--type=worker"]

@@ -199,3 +199,16 @@ def test_atomic_requests_do_not_wrap_the_heartbeat(monkeypatch):
 
     monkeypatch.setitem(connections["default"].settings_dict, "ATOMIC_REQUESTS", True)
     assert BaseHandler().make_view_atomic(heartbeat) is heartbeat
+
+
+def test_a_project_without_a_database_skips_the_database(client, heartbeat_dir, monkeypatch):
+    # With DATABASES = {}, Django fills in the dummy backend, whose cursor raises.
+    monkeypatch.setitem(connections["default"].settings_dict, "ENGINE", "django.db.backends.dummy")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dummy database must not be queried")
+
+    monkeypatch.setattr(connections["default"], "cursor", refuse)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert 'db;desc="skipped"' in response["Server-Timing"]
