@@ -257,3 +257,14 @@ def test_adaptive_asks_for_a_dyno_on_the_first_failing_beat_at_zero():
 @pytest.mark.parametrize("cls", ALL_POLICIES)
 def test_no_policy_scales_up_from_zero_on_fast_beats(cls):
     assert _drive_from_zero(cls, 50.0, beats=40) == []
+
+
+def test_heroku_p95_is_the_nearest_rank():
+    from autoscalebot.backends.policies.heroku import p95
+
+    # Nearest rank: the ceil(0.95 n)-th smallest value.
+    assert p95([float(i) for i in range(1, 20)]) == 19.0  # n=19: rank ceil(18.05) = 19
+    assert p95([float(i) for i in range(1, 21)]) == 19.0  # n=20: rank 19
+    assert p95([float(i) for i in range(1, 101)]) == 95.0
+    assert p95([5.0]) == 5.0
+    assert p95([1.0, 2.0]) == 2.0

@@ -15,6 +15,7 @@ it is under half the target over a full 10 minutes of beats.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
@@ -30,7 +31,10 @@ DOWN_SHARE = 0.5
 def p95(values: list[float]) -> float:
     """The 95th percentile (nearest rank)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    rank = math.ceil(
+        0.95 * len(ordered) - 1e-9
+    )  # 1-based; the epsilon absorbs 0.95 * 20 = 19.000000000000004
+    return ordered[min(len(ordered) - 1, max(0, rank - 1))]
 
 
 class HerokuAutoscalingPolicy(LatencyPolicy):
