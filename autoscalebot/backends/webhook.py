@@ -125,6 +125,11 @@ class WebhookBackend(BaseBackend):
         # (a token segment may come back on its own, e.g. echoed in an error).
         pieces = re.split(r"[/?&=]", f"{parts.path}?{parts.query}")
         self._secrets = [url, parts.path, parts.query] + [p for p in pieces if len(p) > 8]
+        # httpx logs the URL as it sends it, percent-encoded: mask that spelling too.
+        sent = httpx.URL(url)
+        encoded = [str(sent), sent.raw_path.decode("ascii", "replace"), sent.path]
+        encoded += [p for p in re.split(r"[/?&=]", encoded[1]) if len(p) > 8]
+        self._secrets += encoded
         self._secrets = sorted({s for s in self._secrets if len(s) > 1}, key=len, reverse=True)
         self._closing = threading.Event()
         self._wait = wait or self._closing.wait

@@ -251,3 +251,15 @@ def test_a_hanging_webhook_does_not_delay_the_beats():
         and "did not answer in time" in trouble[0].reason
         and SECRET not in trouble[0].reason
     )
+
+
+def test_a_url_httpx_percent_encodes_is_masked_in_that_spelling_too(caplog):
+    caplog.set_level(logging.DEBUG)
+    with HookServer((200, b"ok", {})) as hook:
+        url = f"{hook.url}/services/T0001/tok en-é-{'own-token-4a1c9e'}"  # not SECRET: other tests' filters mask that
+        webhook = backend(url)
+        webhook.send(NOTE)
+        webhook.close()
+    assert any("HTTP Request: POST" in r.getMessage() for r in caplog.records)
+    assert "own-token-4a1c9e" not in caplog.text
+    assert "%C3%A9" not in caplog.text and "tok%20en" not in caplog.text
