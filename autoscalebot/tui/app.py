@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -20,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from autoscalebot.config import ConfigError, Settings, save_settings
+from autoscalebot.config.settings import SPEC_BY_NAME
 from autoscalebot.engine import events as ev
 from autoscalebot.engine.commands import Command, ForceScale, Pause, Resume, UpdateSettings
 from autoscalebot.engine.engine import Engine
@@ -40,6 +42,9 @@ EngineFactory = Callable[[ev.Sink], Engine]
 """Builds the engine, given the sink it must report to."""
 
 _DASHBOARD_ACTIONS = frozenset({"pause", "resume", "force", "edit", "help"})
+
+_WINS_OVER_TOML = ("env", "flag")
+"""Origins that override the TOML file at every start."""
 
 STOP_TIMEOUT = 1.0
 """Seconds quitting waits for the engine thread (a request in flight is let go)."""
@@ -121,9 +126,18 @@ class AutoscaleApp(App[int]):
         self.threaded = threaded
         """Run the engine on its worker thread (False: the caller steps it)."""
         self.duration = duration
+        """Quit by itself after this many seconds (None: run until quit)."""
         self.stop_timeout = stop_timeout
         """How long leaving waits for the engine thread (0: the caller waits)."""
-        """Quit by itself after this many seconds (None: run until quit)."""
+        self.pinned: dict[str, tuple[str, Any]] = {
+            name: (origin, settings.value(name))
+            for name, origin in settings.origins.items()
+            if origin in _WINS_OVER_TOML and name in SPEC_BY_NAME
+        }
+        """Settings the environment or a flag set at start: name -> (origin, value).
+
+        Kept from the settings as loaded, because edits re-mark what they touch
+        as "console"; these win over the TOML file again at the next start."""
         self.clockface = ClockFace(settings.tz, now) if now else ClockFace(settings.tz)
         """How times are shown."""
         self.sink: ev.Sink = EngineSink(self.post_message)
@@ -283,20 +297,35 @@ class AutoscaleApp(App[int]):
                 "Applied to the running engine (not saved: no --config file).", title="Thresholds"
             )
             return
+        # At the next start the environment and --set win over the file again:
+        # say which edits they will undo, and never save a file that start refuses.
+        overridden = sorted(name for name in edit.changes if name in self.pinned)
+        sources = ", ".join(f"{name} ({_source(self.pinned[name][0])})" for name in overridden)
+        try:
+            edit.settings.with_changes({name: value for name, (_, value) in self.pinned.items()})
+        except ConfigError as exc:
+            self.notify(
+                f"Applied to the running engine, but NOT saved to {self.config_path}: "
+                f"at the next start {sources or 'the environment or --set'} would win "
+                f"over the file, and then {exc}. Change it there, or edit another setting.",
+                title="Thresholds",
+                severity="error",
+                timeout=15,
+            )
+            return
         try:
             save_settings(self.config_path, edit.changes)
         except (ConfigError, OSError) as exc:
             self.notify(f"Applied, but not saved: {exc}", title="Thresholds", severity="error")
             return
-        overridden = sorted(
-            name for name in edit.changes if self.settings.origins.get(name) in ("env", "flag")
-        )
-        note = (
-            f" ({', '.join(overridden)}: the environment or --set wins at the next start)"
-            if overridden
-            else ""
-        )
-        self.notify(f"Saved to {self.config_path}{note}", title="Thresholds")
+        if overridden:
+            self.notify(
+                f"Saved to {self.config_path}, but {sources} wins at the next start.",
+                title="Thresholds",
+                severity="warning",
+            )
+        else:
+            self.notify(f"Saved to {self.config_path}", title="Thresholds")
 
     def action_help(self) -> None:
         """Show the keys and a legend for the panels."""
@@ -338,6 +367,10 @@ class AutoscaleApp(App[int]):
             "Edit thresholds", "Response times, streaks, bounds; saved to TOML", self.action_edit
         )
         yield SystemCommand("Help", "Keys and what each panel shows", self.action_help)
+
+
+def _source(origin: str) -> str:
+    return "from the environment" if origin == "env" else "from --set"
 
 
 def _panel(title: str, content: Widget) -> Vertical:

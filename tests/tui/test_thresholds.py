@@ -154,3 +154,48 @@ async def test_without_a_config_file_edits_apply_but_are_not_saved(tmp_path: Pat
         rig.commands()
         assert rig.engine.settings.increment == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def _notes(rig: Rig) -> list[str]:
+    return [n.message for n in rig.app._notifications]
+
+
+async def test_an_edit_the_environment_undoes_at_the_next_start_is_flagged(
+    tmp_path: Path,
+) -> None:
+    rig = make_rig(tmp_path, SLOW_THEN_FAST, origins={"INCREMENT": "env", "MAX_DYNOS": "flag"})
+    async with rig.app.run_test() as pilot:
+        for text in ("2", "3"):  # the second edit too: the first re-marked it "console"
+            dialog = await _open_editor(rig, pilot)
+            await _type(pilot, dialog, "INCREMENT", text)
+            await pilot.press("ctrl+s")
+            await until(
+                pilot, lambda: not isinstance(rig.app.screen, ThresholdsDialog), what="save"
+            )
+            note = _notes(rig)[-1]
+            assert "INCREMENT (from the environment) wins at the next start" in note, note
+    assert tomllib.loads(rig.config_path.read_text()) == {"increment": 3}
+
+
+async def test_a_save_the_next_start_would_refuse_is_not_written(tmp_path: Path) -> None:
+    # AUTOSCALE_MIN_RESPONSE_TIME_IN_MS=200 in the environment; the operator
+    # sets MIN=50 and MAX=100: the engine may run with that, but the next start
+    # would read MIN=200 (env) and MAX=100 (file), and refuse to start.
+    rig = make_rig(
+        tmp_path,
+        SLOW_THEN_FAST,
+        origins={"MIN_RESPONSE_TIME_IN_MS": "env"},
+        MIN_RESPONSE_TIME_IN_MS=200,
+    )
+    async with rig.app.run_test() as pilot:
+        dialog = await _open_editor(rig, pilot)
+        await _type(pilot, dialog, "MIN_RESPONSE_TIME_IN_MS", "50")
+        await _type(pilot, dialog, "MAX_RESPONSE_TIME_IN_MS", "100")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(rig.app.screen, ThresholdsDialog), what="save")
+        rig.commands()
+        assert rig.engine.settings.max_response_time_in_ms == 100  # the live engine took it
+        note = _notes(rig)[-1]
+        assert "NOT saved" in note and "MIN_RESPONSE_TIME_IN_MS (from the environment)" in note
+        assert "not below MAX_RESPONSE_TIME_IN_MS" in note
+    assert not rig.config_path.exists()

@@ -34,9 +34,10 @@ BASE_SETTINGS: dict[str, Any] = {
 }
 
 
-def make_settings(**changes: Any) -> Settings:
-    """Test settings: BASE_SETTINGS with ``changes`` (seed names)."""
-    return build_settings(BASE_SETTINGS | changes)
+def make_settings(origins: dict[str, str] | None = None, **changes: Any) -> Settings:
+    """Test settings: BASE_SETTINGS with ``changes`` (seed names); ``origins``
+    says where some came from ("env", "flag"), as the loader would."""
+    return build_settings(BASE_SETTINGS | changes, origins=origins)
 
 
 @dataclass
@@ -73,10 +74,11 @@ def make_rig(
     latencies: Iterable[float | None] = (),
     *,
     dynos: int = 2,
+    origins: dict[str, str] | None = None,
     **changes: Any,
 ) -> Rig:
     """A console on a fake world; ``latencies`` script the heartbeat."""
-    settings = make_settings(**changes)
+    settings = make_settings(origins, **changes)
     clock = FakeClock()
     probe = ScriptedProbe(latencies)
     probe.default = probe.beats[-1] if probe.beats else 300.0  # then the last one, for ever
