@@ -126,6 +126,19 @@ def test_step_scaling_cooldown_counts_the_last_scale_out_and_blocks_scale_in():
     assert d.scales[-1][1:] == (7, 6)
 
 
+@pytest.mark.parametrize("interval", [90.0, 120.0])
+def test_step_scaling_periods_are_at_least_one_beat_long(interval):
+    # With a 60 s period a 90 s or 120 s beat leaves periods empty (missing data), so
+    # three breaching periods in a row never happened. A period holds at least one beat.
+    d = Driver(make(StepScalingPolicy, HEARTBEAT_INTERVAL_IN_SECONDS=interval), current=4)
+    d.run(1400.0, beats=3, every=interval)  # periods 0, 1, 2 breach
+    assert d.scales == []
+    d.run(1400.0, every=interval)  # period 3 opens: the alarm fires
+    assert d.scales == [(3 * interval, 4, 5)]
+    d.run(50.0, beats=16, every=interval)
+    assert d.scales[1][1:] == (5, 4)  # and the scale-in alarm works too
+
+
 # ---- Judoscale ----
 
 

@@ -4,7 +4,10 @@ Source: the AWS Application Auto Scaling User Guide, "Step scaling policies"
 (docs.aws.amazon.com/autoscaling/application/userguide/step-scaling-policy-overview.html),
 and its API reference for ``StepScalingPolicyConfiguration.Cooldown``:
 
-- the metric is the Average of the beats in each 60 s period;
+- the metric is the Average of the beats in each 60 s period, or one beat
+  interval if that is longer (a period always holds a beat: with 60 s
+  periods a 90 s beat would leave periods empty, missing data that never
+  breaches, and the alarm would never fire);
 - the scale-out alarm fires after 3 periods in a row over
   ``MAX_RESPONSE_TIME_IN_MS``; the scale-in alarm after 15 periods in a row
   under ``MIN_RESPONSE_TIME_IN_MS`` (the datapoint counts target tracking
@@ -27,25 +30,35 @@ from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policy import classify
 from autoscalebot.config.settings import Settings
 
-PERIOD_S = 60.0
+PERIOD_S = 60.0  # the shortest period; longer when the beats are further apart
 HIGH_PERIODS = 3
 LOW_PERIODS = 15
 COOLDOWN_S = 300.0
 
 
 class StepScalingPolicy(LatencyPolicy):
-    """CloudWatch-style alarms over one-minute averages, step adjustments, cooldown."""
+    """CloudWatch-style alarms over period averages (a minute or a beat), step adjustments, cooldown."""
 
     def __init__(self, settings: Settings, **_: Any) -> None:
         self.period: int | None = None
         self.samples: list[float] = []
         self.averages: deque[float | None] = deque(maxlen=LOW_PERIODS)
         self.last_scale: tuple[float, int] | None = None  # (when, adjustment)
+        self.period_s = PERIOD_S
         super().__init__(settings)  # alarms and cooldowns are time-based: reset() keeps them
+
+    def configure(self, settings: Settings) -> None:
+        super().configure(settings)
+        period_s = max(PERIOD_S, settings.heartbeat_interval_in_seconds)
+        if period_s != self.period_s:  # periods of another length: the alarms start again
+            self.period_s = period_s
+            self.period = None
+            self.samples = []
+            self.averages.clear()
 
     def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
         outcome = classify(m, self.s)
-        period = int(now // PERIOD_S)
+        period = int(now // self.period_s)
         wanted, reason = None, ""
         if self.period is not None and period != self.period:
             closed = sum(self.samples) / len(self.samples) if self.samples else None
@@ -77,7 +90,7 @@ class StepScalingPolicy(LatencyPolicy):
             self.last_scale = (now, adjust)
             return (
                 current + adjust,
-                f"{HIGH_PERIODS} one-minute averages over {high:g} ms (last {last[-1]:.0f} ms)",
+                f"{HIGH_PERIODS} {self.period_s:g} s averages over {high:g} ms (last {last[-1]:.0f} ms)",
             )
         if (
             not cooling
@@ -85,5 +98,8 @@ class StepScalingPolicy(LatencyPolicy):
             and all(a is not None and a < low for a in recent)
         ):
             self.last_scale = (now, -self.s.increment)
-            return current - self.s.increment, f"{LOW_PERIODS} one-minute averages under {low:g} ms"
+            return (
+                current - self.s.increment,
+                f"{LOW_PERIODS} {self.period_s:g} s averages under {low:g} ms",
+            )
         return None, ""
