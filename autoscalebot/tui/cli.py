@@ -60,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"autoscalebot-tui: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
-        return app.run() or 0
+        status = app.run()
+        # After an unhandled error Textual's run() returns None and sets
+        # return_code to 1: a crash must not look like a clean exit.
+        if status is None:
+            status = app.return_code
+        return 1 if status else 0
 
 
 if __name__ == "__main__":

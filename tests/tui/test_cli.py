@@ -9,6 +9,7 @@ import pytest
 
 from autoscalebot.tui import cli
 from autoscalebot.tui.app import AutoscaleApp
+from tests.tui.tui_rig import make_settings
 
 
 @pytest.fixture
@@ -66,3 +67,38 @@ def test_without_config_edits_go_to_the_user_file(
     assert cli.main([]) == 0
     assert launched[-1].config_path == tmp_path / "autoscalebot" / "autoscalebot.toml"
     assert launched[-1].runner is None  # nothing started: the screen never ran
+
+
+def _crash_on_mount(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the real app crash as it starts, run headless (no terminal)."""
+    run = AutoscaleApp.run
+
+    def boom(self: AutoscaleApp) -> None:
+        raise RuntimeError("a bug in a panel")
+
+    def headless_run(self: AutoscaleApp, *args: Any, **kwargs: Any) -> Any:
+        return run(self, *args, headless=True, **kwargs)
+
+    monkeypatch.setattr(AutoscaleApp, "on_mount", boom)
+    monkeypatch.setattr(AutoscaleApp, "run", headless_run)
+
+
+def test_a_console_that_crashes_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Textual's run() returns None after an unhandled error; return_code says 1.
+    _crash_on_mount(monkeypatch)
+    assert cli.main(["--demo"]) == 1
+
+
+def test_the_django_command_fails_when_its_console_crashes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("django")
+    from django.core.management import CommandError
+
+    from autoscalebot.management.commands.run_autoscalebot import Command
+
+    _crash_on_mount(monkeypatch)
+    settings = make_settings()
+    with pytest.raises(CommandError) as caught:
+        Command().run_console(settings, {"config": tmp_path / "x.toml", "duration": None})
+    assert caught.value.returncode == 1

@@ -108,5 +108,9 @@ class Command(BaseCommand):
         finally:
             app.stop_engine()
             logging.getLogger().removeHandler(handler)
+        # After an unhandled error Textual's run() returns None and sets
+        # return_code to 1: a crash must not look like a clean exit.
+        if status is None:
+            status = app.return_code
         if status:
-            raise CommandError("the console ended with an error", returncode=int(status))
+            raise CommandError("the console ended with an error", returncode=1)
