@@ -28,6 +28,8 @@ from autoscalebot.backends.policies.queueing import erlang_c, response_tail
 # Above this utilisation the stationary formulas stop being meaningful (the
 # queue would take hours to reach them); the fluid backlog takes over.
 RHO_CAP = 0.98
+# Midpoint pieces for a segment's changing backlog (the tails bend with the delay).
+BACKLOG_PIECES = 16
 
 
 @dataclass(frozen=True)
@@ -258,19 +260,46 @@ class World:
             return
         delay = self.backlog_s
         rho = rps / (n * self._per_dyno)
-        if rho >= 1.0 or delay > 0.0:
-            # Fluid backlog: grows at (rho - 1) seconds per second, drains at (1 - rho).
-            # Past the router's 30 s nothing queues longer: it times out instead (H12).
-            timeout = self.model.router_timeout_s
-            end = min(max(delay + (rho - 1.0) * dt, 0.0), timeout)
-            self.backlog_s = end
-            delay = 0.5 * (delay + end)
+        c, theta, slow, late = self._terms(n)
+        if rho < 1.0 and delay <= 0.0:
+            self.slow += arrivals * slow
+            self.timeouts += arrivals * late
+            return
+        # Fluid backlog: grows at (rho - 1) seconds per second, drains at (1 - rho).
+        # Past the router's 30 s nothing queues longer: it times out instead (H12).
+        # It changes linearly only until it clears or reaches the cap, then stays:
+        # integrate piecewise, else a backlog that clears after 4 s is charged for all 30.
+        timeout = self.model.router_timeout_s
+        slope = rho - 1.0
+        end = min(max(delay + slope * dt, 0.0), timeout)
+        self.backlog_s = end
         if arrivals <= 0.0:
             return
-        c, theta, slow, late = self._terms(n)
-        if delay > 0.0:
+        if slope > 0.0:
+            ramp = min(dt, (timeout - delay) / slope) if delay < timeout else 0.0
+        elif slope < 0.0:
+            ramp = min(dt, delay / -slope)
+        else:
+            ramp = 0.0
+        rest = dt - ramp
+        slow_sum = late_sum = 0.0
+        if ramp > 0.0:
+            # Midpoint rule over the ramp; the tails are smooth in the delay.
+            pieces = BACKLOG_PIECES
+            h = ramp / pieces
             mu = self._mu
-            slow = response_tail(self.target_ms / 1000.0 - delay, c, theta, mu)
-            late = response_tail(self.model.router_timeout_s - delay, c, theta, mu)
-        self.slow += arrivals * slow
-        self.timeouts += arrivals * late
+            target = self.target_ms / 1000.0
+            for j in range(pieces):
+                d = delay + slope * (j + 0.5) * h
+                slow_sum += response_tail(target - d, c, theta, mu) * h
+                late_sum += response_tail(timeout - d, c, theta, mu) * h
+        if rest > 0.0:
+            if end > 0.0:  # held at the cap (or, with rho exactly 1, where it was)
+                mu = self._mu
+                slow_sum += response_tail(self.target_ms / 1000.0 - end, c, theta, mu) * rest
+                late_sum += response_tail(timeout - end, c, theta, mu) * rest
+            else:  # cleared: the stationary queue
+                slow_sum += slow * rest
+                late_sum += late * rest
+        self.slow += rps * slow_sum
+        self.timeouts += rps * late_sum

@@ -107,3 +107,32 @@ def test_no_serving_dyno_fails_every_request():
     w = World(MODEL, [10.0] * 10, 60.0, target_ms=1000.0, dynos=0)
     w.advance(60.0)
     assert w.slow == w.requests == w.timeouts == pytest.approx(600.0)
+
+
+def _fine(w: World, until: float, dt: float = 0.01) -> None:
+    t = w.t
+    while t < until - 1e-9:
+        t = min(until, t + dt)
+        w.advance(t)
+
+
+@pytest.mark.parametrize(
+    ("rps", "backlog", "span"),
+    [
+        (10.0, 2.0, 30.0),  # half busy: a 2 s backlog clears in 4 s of a 30 s segment
+        (15.0, 3.0, 30.0),  # clears in 12 s
+        (30.0, 0.0, 30.0),  # overload from nothing: grows all segment long
+        (60.0, 20.0, 30.0),  # hits the router's 30 s cap after 5 s
+    ],
+)
+def test_one_long_segment_charges_the_backlog_like_a_fine_stepped_reference(rps, backlog, span):
+    coarse, fine = world(rps, 1), world(rps, 1)
+    coarse.backlog_s = fine.backlog_s = backlog
+    coarse.advance(span)
+    _fine(fine, span)
+    assert coarse.backlog_s == pytest.approx(fine.backlog_s, abs=1e-6)
+    assert coarse.requests == pytest.approx(fine.requests)
+    assert coarse.slow / coarse.requests == pytest.approx(fine.slow / fine.requests, abs=0.005)
+    assert coarse.timeouts / coarse.requests == pytest.approx(
+        fine.timeouts / fine.requests, abs=0.005
+    )
