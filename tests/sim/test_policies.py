@@ -101,6 +101,15 @@ def test_hpa_rate_limits_scale_up_and_keeps_within_tolerance():
     assert v.wanted is None
 
 
+def test_hpa_rate_limits_scale_up_per_15_s_period_not_per_beat():
+    # Kubernetes: at most max(+4 pods, +100 %) over any 15 s, however often it looks.
+    d = Driver(make(HPAPolicy, APP_SERVICE_TIME_IN_MS=500), current=1)
+    d.run(None, beats=15, every=1.0)  # 0..14 s
+    assert d.scales == [(0.0, 1, 5)]
+    d.run(None, beats=15, every=1.0)  # 15..29 s: the period of the first scale is over
+    assert d.scales == [(0.0, 1, 5), (15.0, 5, 10)]
+
+
 # ---- AWS step scaling ----
 
 

@@ -9,7 +9,8 @@ section "Algorithm details" and "Configurable scaling behavior"
 - scale down to the highest recommendation of the last 300 s (the default
   scale-down stabilisation window); scale up at once (no window);
 - scale up by at most max(100 %, 4 pods) per 15 s period (the default
-  scale-up policies); scale down by up to 100 % per 15 s.
+  scale-up policies), counting from the count 15 s ago, so beats more often
+  than every 15 s cannot compound it; scale down by up to 100 % per 15 s.
 
 A heartbeat carries latency, not CPU, so the metric is the utilisation an
 M/M/k dyno would need to show the mean latency of the last 60 s of beats
@@ -33,6 +34,8 @@ from autoscalebot.config.settings import Settings
 TOLERANCE = 0.1
 DOWN_STABILISATION_S = 300.0
 METRIC_WINDOW_S = 60.0
+UP_PERIOD_S = 15.0  # the scale-up policies' period
+UP_PODS = 4
 MIN_TARGET = 0.05
 
 
@@ -42,6 +45,10 @@ class HPAPolicy(LatencyPolicy):
     def __init__(self, settings: Settings, **_: Any) -> None:
         self.window = BeatWindow(METRIC_WINDOW_S)
         self.recommendations: deque[tuple[float, int]] = deque()
+        # Count changes seen between beats, (when, change): the rate limit counts
+        # every change of the last 15 s, not just this beat's, as Kubernetes does.
+        self.changes: deque[tuple[float, int]] = deque()
+        self.last: tuple[float, int] | None = None  # (when, count) at the last beat
         super().__init__(settings)
 
     def configure(self, settings: Settings) -> None:
@@ -60,6 +67,13 @@ class HPAPolicy(LatencyPolicy):
 
     def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
         outcome = classify(m, self.s)
+        changes = self.changes
+        if self.last is not None and current != self.last[1]:
+            # Made after the last beat's verdict: date it then.
+            changes.append((self.last[0], current - self.last[1]))
+        self.last = (now, current)
+        while changes and changes[0][0] <= now - UP_PERIOD_S:
+            changes.popleft()
         self.window.add(now, self.app.latency(m))
         util = utilisation_from_mean(self.app.concurrency, self.window.mean() / self.app.service_ms)
         ratio = util / self.target_util
@@ -76,7 +90,9 @@ class HPAPolicy(LatencyPolicy):
             recs.popleft()
         wanted, reason = None, ""
         if desired > current:
-            wanted = min(desired, current + max(current, 4))
+            start = current - sum(d for _, d in changes)  # the count one period ago
+            limit = start + max(start, UP_PODS)
+            wanted = min(desired, limit) if limit > current else None  # None: this period's used up
             reason = (
                 "no pod serves and the beat failed"
                 if current == 0
