@@ -29,6 +29,13 @@ class ClockFace:
         """``14:03`` (schedule boundaries fall on whole minutes)."""
         return moment.astimezone(self.tz).strftime("%H:%M")
 
+    def passed(self, moment: datetime) -> bool:
+        """True once ``moment`` is here (what :meth:`left` would show as ``now``).
+
+        Countdowns repaint every second between the engine's snapshots; a
+        moment that has passed is stale news until the next snapshot."""
+        return (moment - self.now()).total_seconds() < 0.5
+
     def left(self, moment: datetime) -> str:
         """Time from now until ``moment``: ``12s``, ``4m 05s``, ``3h 20m``, ``now``."""
         return duration((moment - self.now()).total_seconds())

@@ -190,3 +190,39 @@ async def test_an_engine_that_stops_shows_stopped(tmp_path: Path) -> None:
         await pilot.pause()
         assert "STOPPED" in screen_text(rig.app)
         assert "engine stopped: error: RuntimeError: boom" in log_texts(rig.app)
+
+
+async def test_countdowns_drop_once_past_without_waiting_for_a_beat(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path, [300], dynos=1)
+    async with rig.app.run_test() as pilot:
+        rig.beat()
+        await pilot.press("plus")
+        rig.commands()
+        await pilot.pause()
+        assert "manual hold 2m 00s" in screen_text(rig.app)
+        rig.clock.advance(60)
+        rig.app._refresh_countdowns()  # the app's 1 s timer, between beats
+        await pilot.pause()
+        assert "manual hold 1m 00s" in screen_text(rig.app)
+        rig.clock.advance(61)  # the hold has ended; no beat has said so yet
+        rig.app._refresh_countdowns()
+        await pilot.pause()
+        text = screen_text(rig.app)
+        assert "manual hold" not in text, text
+
+
+async def test_the_window_moves_on_when_the_schedule_changes_between_beats(
+    tmp_path: Path,
+) -> None:
+    rig = make_rig(tmp_path, [300], dynos=1)  # MIN_DYNOS 1, from 18:00 2; it is 12:00
+    async with rig.app.run_test() as pilot:
+        rig.beat()
+        await pilot.pause()
+        text = screen_text(rig.app)
+        assert "now  1–4 dynos" in text and "next 2–4 at 18:00" in text and "in 5h 59m" in text
+        rig.clock.advance(6 * 3600)  # 18:00:30, and no beat since
+        rig.app._refresh_countdowns()
+        await pilot.pause()
+        text = screen_text(rig.app)
+        assert "now  2–4 dynos" in text and "next changing…" in text, text
+        assert "in now" not in text

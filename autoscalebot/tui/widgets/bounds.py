@@ -37,17 +37,26 @@ class BoundsPanel(StatusView):
         status = self.status
         if status is None:
             return Text("")
+        change, upcoming = status.next_bounds_change, status.next_bounds
+        if change is not None and upcoming is not None and self.clock.passed(change):
+            # The schedule changed since the engine's last snapshot: its new
+            # window holds now; what follows it comes with the next snapshot.
+            (low, high), change, upcoming = upcoming, None, None
+        else:
+            low, high = status.min, status.max
         text = Text()
         text.append("now  ", dim)
-        text.append(f"{status.min}–{status.max}", style("bounds--now"))
+        text.append(f"{low}–{high}", style("bounds--now"))
         text.append(" dynos\n", dim)
         text.append("next ", dim)
         if status.next_bounds_change is None or status.next_bounds is None:
             text.append("none, fixed all day", dim)
             return text
-        low, high = status.next_bounds
-        text.append(f"{low}–{high}", style("bounds--next"))
-        text.append(f" at {self.clock.hm(status.next_bounds_change)}\n", dim)
+        if change is None or upcoming is None:
+            text.append("changing…", dim)
+            return text
+        text.append(f"{upcoming[0]}–{upcoming[1]}", style("bounds--next"))
+        text.append(f" at {self.clock.hm(change)}\n", dim)
         text.append("     in ", dim)
-        text.append(self.clock.left(status.next_bounds_change))
+        text.append(self.clock.left(change))
         return text

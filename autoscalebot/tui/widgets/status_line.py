@@ -86,10 +86,13 @@ class StatusLine(StatusView):
                 _PROBLEMS.get(problem) or f"{problem.replace('notify:', 'NOTIFY ').upper()} FAILING"
             )
             out.append((word, "status--trouble"))
-        if status.hold_until is not None:
-            out.append((f"manual hold {self.clock.left(status.hold_until)}", "status--waiting"))
-        if status.cooling_until is not None:
-            out.append((f"cooling off {self.clock.left(status.cooling_until)}", "status--waiting"))
+        # Timed against now at each repaint: one that ran out since the last
+        # snapshot is gone, not shown until the next beat.
+        clock = self.clock
+        if status.hold_until is not None and not clock.passed(status.hold_until):
+            out.append((f"manual hold {clock.left(status.hold_until)}", "status--waiting"))
+        if status.cooling_until is not None and not clock.passed(status.cooling_until):
+            out.append((f"cooling off {clock.left(status.cooling_until)}", "status--waiting"))
         return out
 
     def render(self) -> Table:
