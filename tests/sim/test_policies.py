@@ -169,6 +169,45 @@ def test_judoscale_downscales_after_ten_quiet_minutes_then_once_per_ten():
     assert len(d.scales) == 2
 
 
+class PausedDriver(Driver):
+    """A Driver whose engine refuses every scale until ``resume_at`` (paused, or at MAX)."""
+
+    def __init__(self, policy: Any, current: int, resume_at: float) -> None:
+        super().__init__(policy, current)
+        self.resume_at = resume_at
+        self.refused: list[float] = []
+
+    def run(self, ms: float | None, beats: int = 1, every: float = 30.0) -> None:
+        for _ in range(beats):
+            v = self.policy.observe(beat(ms), current=self.current, bounds=BOUNDS, now=self.now)
+            if v.wanted is not None and v.wanted != self.current:
+                if self.now < self.resume_at:
+                    self.refused.append(self.now)
+                else:
+                    self.scales.append((self.now, self.current, v.wanted))
+                    self.current = v.wanted
+                    self.policy.reset()
+            self.now += every
+
+
+def test_judoscale_starts_its_upscale_cooldown_only_when_the_count_changed():
+    d = PausedDriver(make(JudoscalePolicy), current=3, resume_at=100.0)
+    d.run(1500.0, beats=4)  # 0..90 s: wanted, refused
+    assert d.refused
+    d.run(1500.0)  # 120 s: resumed; no scale happened, so no cooldown holds it
+    assert d.scales == [(120.0, 3, 4)]
+    d.run(1500.0, beats=6)  # and now the cooldown runs from the real scale
+    assert [s[0] for s in d.scales] == [120.0, 300.0]
+
+
+def test_step_scaling_starts_its_cooldown_only_when_the_count_changed():
+    d = PausedDriver(make(StepScalingPolicy), current=4, resume_at=200.0)
+    d.run(1400.0, beats=7)  # the alarm fires at 180 s: refused
+    assert d.refused == [180.0]
+    d.run(1400.0, beats=2)  # 240 s: still in ALARM, nothing was added: add one now
+    assert d.scales == [(240.0, 4, 5)]
+
+
 # ---- Heroku ----
 
 

@@ -37,12 +37,24 @@ class JudoscalePolicy(LatencyPolicy):
         self.started: float | None = None
         self.last_up = -math.inf
         self.last_down = -math.inf
+        # The timers start when the count changed, not when a scale was wanted: the
+        # engine may refuse (paused, at MAX). A change shows as a new `current`,
+        # made after the previous beat.
+        self.count: int | None = None
+        self.last_now = -math.inf
         super().__init__(settings)  # Judoscale's timers run on the clock: reset() keeps them
 
     def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
         outcome = classify(m, self.s)
         if self.started is None:
             self.started = now
+        if self.count is not None and current != self.count:
+            if current > self.count:
+                self.last_up = self.last_now
+            else:
+                self.last_down = self.last_now
+        self.count = current
+        self.last_now = now
         bucket = int(now // BUCKET_S)
         latency = self.app.latency(m)
         b = self.buckets
@@ -58,7 +70,6 @@ class JudoscalePolicy(LatencyPolicy):
         high = self.s.max_response_time_in_ms
         low = self.s.min_response_time_in_ms
         if latest > high and now - self.last_up >= UPSCALE_FREQUENCY_S:
-            self.last_up = now
             return Verdict(
                 outcome,
                 current + self.s.increment,
@@ -66,7 +77,6 @@ class JudoscalePolicy(LatencyPolicy):
             )
         quiet_since = max(self.last_up, self.last_down, self.started)
         if now - quiet_since >= DOWNSCALE_DELAY_S and all(total / n < low for _, total, n in b):
-            self.last_down = now
             return Verdict(
                 outcome, current - 1, f"every 10 s aggregate of the last 10 min under {low:g} ms"
             )

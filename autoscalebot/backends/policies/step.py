@@ -43,7 +43,12 @@ class StepScalingPolicy(LatencyPolicy):
         self.period: int | None = None
         self.samples: list[float] = []
         self.averages: deque[float | None] = deque(maxlen=LOW_PERIODS)
-        self.last_scale: tuple[float, int] | None = None  # (when, adjustment)
+        # (when, adjustment) of the last change of the count. It starts the cooldown
+        # only when the count did change (the engine may refuse: paused, at MAX): a
+        # new `current`, made after the previous beat.
+        self.last_scale: tuple[float, int] | None = None
+        self.count: int | None = None
+        self.last_now = 0.0
         self.period_s = PERIOD_S
         super().__init__(settings)  # alarms and cooldowns are time-based: reset() keeps them
 
@@ -58,6 +63,10 @@ class StepScalingPolicy(LatencyPolicy):
 
     def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
         outcome = classify(m, self.s)
+        if self.count is not None and current != self.count:
+            self.last_scale = (self.last_now, current - self.count)
+        self.count = current
+        self.last_now = now
         period = int(now // self.period_s)
         wanted, reason = None, ""
         if self.period is not None and period != self.period:
@@ -87,7 +96,6 @@ class StepScalingPolicy(LatencyPolicy):
                 adjust -= self.last_scale[1]  # the last scale-out still counts
             if adjust <= 0:
                 return None, ""
-            self.last_scale = (now, adjust)
             return (
                 current + adjust,
                 f"{HIGH_PERIODS} {self.period_s:g} s averages over {high:g} ms (last {last[-1]:.0f} ms)",
@@ -97,7 +105,6 @@ class StepScalingPolicy(LatencyPolicy):
             and len(recent) == LOW_PERIODS
             and all(a is not None and a < low for a in recent)
         ):
-            self.last_scale = (now, -self.s.increment)
             return (
                 current - self.s.increment,
                 f"{LOW_PERIODS} {self.period_s:g} s averages under {low:g} ms",
