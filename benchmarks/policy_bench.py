@@ -240,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     families = [f for f in args.families.split(",") if f]
-    policies = tuple(x for x in args.policies.split(",") if x)
+    # Either spelling (step or step-scaling): the tables and the verdict use the short one.
+    policies = tuple(runner.policy_name(x) for x in args.policies.split(",") if x)
     levels = tuple(float(x) for x in args.levels.split(",") if x and float(x) != DEFAULT_LEVEL)
     jobs = [(f, s, args.days, policies, levels) for f in families for s in range(args.seeds)]
     started = time.perf_counter()

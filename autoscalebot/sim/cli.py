@@ -69,7 +69,7 @@ def parser() -> argparse.ArgumentParser:
         "--policy",
         metavar="NAME",
         help="decision backend to simulate instead of DECISION_BACKEND: "
-        + ", ".join(runner.POLICIES)
+        + ", ".join(runner.spellings(name) for name in runner.POLICIES)
         + ", or a dotted path",
     )
     tr = p.add_argument_group("load")
@@ -211,10 +211,8 @@ def _auto_peak(settings: Settings, model: AppModel) -> float:
 
 
 def _label(path: str) -> str:
-    for name, known in runner.POLICIES.items():
-        if known == path:
-            return name
-    return path.rsplit(".", 1)[-1]
+    name = runner.policy_name(path)
+    return name if name in runner.POLICIES else path.rsplit(".", 1)[-1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,16 +25,21 @@ from autoscalebot.sim.metrics import Metrics, median_or_none, reaction_times, re
 from autoscalebot.sim.model import AppModel, World
 from autoscalebot.sim.traces import Trace
 
-# The policies the bench compares, by short name. The first five are the baselines.
-POLICIES: dict[str, str] = {
-    "streak": "autoscalebot.backends.policy.StreakPolicy",
-    "hpa": "autoscalebot.backends.policies.hpa.HPAPolicy",
-    "step": "autoscalebot.backends.policies.step.StepScalingPolicy",
-    "judoscale": "autoscalebot.backends.policies.judoscale.JudoscalePolicy",
-    "heroku": "autoscalebot.backends.policies.heroku.HerokuAutoscalingPolicy",
-    "adaptive": "autoscalebot.backends.policies.adaptive.AdaptivePolicy",
-}
+# The policies the bench compares come from one table, the settings' decision
+# aliases; the bench and the CLI label them by short name (``step`` for
+# ``step-scaling``), and accept either spelling. The first five are the baselines.
+SHORT_NAMES: dict[str, str] = {"step-scaling": "step", "heroku-autoscaling": "heroku"}
 BASELINES = ("streak", "hpa", "step", "judoscale", "heroku")
+_ALIASES = BACKEND_ALIASES["DECISION_BACKEND"]
+_ORDER = {name: i for i, name in enumerate(BASELINES)}  # baselines first, in this order
+POLICIES: dict[str, str] = dict(
+    sorted(
+        ((SHORT_NAMES.get(alias, alias), path) for alias, path in _ALIASES.items()),
+        key=lambda item: _ORDER.get(item[0], len(_ORDER)),
+    )
+)
+_BY_PATH = {path: short for short, path in POLICIES.items()}
+
 
 DEFAULT_SLO_SHARE = 0.05  # the latency target holds for 95% of requests (a p95 target)
 
@@ -102,9 +107,24 @@ def prepare(
     return Scenario(trace, model, settings, slo_share, need, seed)
 
 
+def policy_name(name: str) -> str:
+    """The short name of a policy given by short name, decision alias or dotted path; else ``name``."""
+    if name in POLICIES:
+        return name
+    if name in _ALIASES:
+        return SHORT_NAMES.get(name, name)
+    return _BY_PATH.get(name, name)
+
+
 def policy_path(name: str) -> str:
-    """A short name (``hpa``), a decision alias, or a dotted path, as a dotted path."""
-    return POLICIES.get(name) or BACKEND_ALIASES["DECISION_BACKEND"].get(name) or name
+    """A short name (``hpa``), a decision alias (``step-scaling``), or a dotted path, as a dotted path."""
+    return POLICIES.get(policy_name(name), name)
+
+
+def spellings(short: str) -> str:
+    """``step (step-scaling)``: a short name with its settings alias, when they differ."""
+    alias = next((a for a, s in SHORT_NAMES.items() if s == short), None)
+    return f"{short} ({alias})" if alias else short
 
 
 def _world(sc: Scenario, dynos: int) -> World:

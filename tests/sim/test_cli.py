@@ -113,3 +113,18 @@ def test_a_router_log_trace(tmp_path, capsys):
     assert main(["--trace", str(path), "--no-chart"]) == 0
     out = capsys.readouterr().out
     assert "150 ms mean service" in out  # taken from the log's service= times
+
+
+@pytest.mark.parametrize("name", ["step", "step-scaling"])
+def test_policy_takes_the_short_name_or_the_settings_alias(name, capsys):
+    assert main(["--policy", name, "--trace", "step", "--days", "0.05", "--no-chart"]) == 0
+    out = capsys.readouterr().out
+    assert "step*" in out
+
+
+def test_policy_help_lists_both_spellings(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for name in ("step", "step-scaling", "heroku", "heroku-autoscaling", "adaptive"):
+        assert name in out

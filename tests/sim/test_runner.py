@@ -54,3 +54,18 @@ def test_adaptive_reacts_to_steps_faster_than_the_streak_rule():
     assert adaptive.reaction_s is not None and streak.reaction_s is not None
     assert adaptive.reaction_s < streak.reaction_s
     assert adaptive.reversals < streak.reversals
+
+
+def test_policy_names_come_from_the_settings_aliases_in_either_spelling():
+    from autoscalebot.config.settings import BACKEND_ALIASES
+
+    aliases = BACKEND_ALIASES["DECISION_BACKEND"]
+    assert sorted(runner.POLICIES.values()) == sorted(aliases.values())  # one table
+    for alias, path in aliases.items():
+        short = runner.policy_name(alias)
+        assert runner.POLICIES[short] == path
+        assert runner.policy_name(path) == short  # a dotted path of a known policy
+        assert runner.policy_path(alias) == runner.policy_path(short) == path
+    assert runner.policy_name("step-scaling") == runner.policy_name("step") == "step"
+    assert runner.policy_name("heroku-autoscaling") == "heroku"
+    assert runner.policy_name("my.own.Policy") == "my.own.Policy"
