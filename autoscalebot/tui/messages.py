@@ -7,16 +7,15 @@ the sink wraps each event in one of these and hands it to
 Beats and status snapshots come every interval and, under a fast beat rate,
 faster than a screen repaints. They travel as :class:`EnginePulse`: while a
 pulse waits in the app's queue, later beats join it instead of queueing a
-message each, and a pulse that does find an older one waiting absorbs it
-(``can_replace``). Either way a slow screen handles one pulse per repaint,
-never a backlog, and no beat goes uncounted. Everything else (scales,
-failures, operator actions) is rare and travels one by one as
-:class:`EngineEvent`.
+message each, and the sink posts a new pulse only once the app has taken the
+last one, so at most one pulse ever waits (nothing for Textual's
+``can_replace`` to merge). A slow screen handles one pulse per repaint, never
+a backlog, and no beat goes uncounted. Everything else (scales, failures,
+operator actions) is rare and travels one by one as :class:`EngineEvent`.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
 
@@ -26,8 +25,6 @@ from autoscalebot.engine import events as ev
 
 PULSE_BEATS_KEPT = 600
 """Beats a pulse keeps (the newest): more than any screen is wide."""
-
-_order = itertools.count()  # next() on a count is atomic under the GIL
 
 
 class EngineEvent(Message):
@@ -54,7 +51,6 @@ class EnginePulse(Message):
         """The newest status snapshot, or None when no status came with these beats."""
         self.count = len(beats)
         """How many beats this pulse stands for, including any too old to keep."""
-        self.order = next(_order)
         self._lock = threading.Lock()
         self._sealed = False
 
@@ -82,22 +78,6 @@ class EnginePulse(Message):
         with self._lock:
             self._sealed = True
             return self.beats, self.status, self.count
-
-    def _absorb(self, beats: tuple[ev.Beat, ...], status: ev.Status | None, count: int) -> None:
-        with self._lock:
-            self.beats = (beats + self.beats)[-PULSE_BEATS_KEPT:]
-            self.count += count
-            if self.status is None:
-                self.status = status
-
-    def can_replace(self, message: Message) -> bool:
-        # Textual asks the message it is about to handle whether the next one in
-        # the queue may be handled in its place; if so, this one is dropped. So
-        # fold this (older) pulse into the newer one.
-        if not isinstance(message, EnginePulse) or message.order < self.order:
-            return False
-        message._absorb(*self.take())
-        return True
 
 
 class EngineSink:

@@ -51,10 +51,14 @@ def test_a_refused_post_is_not_joined_again() -> None:
 
 def test_no_beat_is_lost_between_the_engine_thread_and_the_app() -> None:
     posted: list[EnginePulse] = []
+    queued_behind: list[Message] = []
     lock = threading.Lock()
 
     def post(message: Message) -> bool:
         with lock:
+            # A new pulse only once the app took the last: never two waiting.
+            if not all(p._sealed for p in posted[-1:]):
+                queued_behind.append(message)
             posted.append(message)  # type: ignore[arg-type]
         return True
 
@@ -73,39 +77,21 @@ def test_no_beat_is_lost_between_the_engine_thread_and_the_app() -> None:
     for pulse in posted[taken:]:
         counted += pulse.take()[2]
     assert counted == total
+    assert queued_behind == [], "a pulse was posted while another was still open"
     assert len(posted) < total, "beats joined pulses instead of queueing one message each"
 
 
-def test_an_older_pulse_folds_into_the_newer_one() -> None:
-    older = EnginePulse((_beat(1), _beat(2)), _status(2))
-    newer = EnginePulse((_beat(3),))
-    assert older.can_replace(newer)  # Textual then drops `older` and handles `newer`
-    assert [b.latency_ms for b in newer.beats] == [1, 2, 3]
-    assert newer.count == 3
-    assert newer.status == _status(2), "the newest status there was"
-
-
-def test_a_newer_status_wins_and_the_order_is_never_reversed() -> None:
-    older = EnginePulse(status=_status(2))
-    newer = EnginePulse(status=_status(3))
-    assert not newer.can_replace(older)
-    assert older.can_replace(newer)
-    assert newer.status == _status(3)
-
-
-def test_a_pulse_never_swallows_a_log_event() -> None:
-    assert not EnginePulse((_beat(1),)).can_replace(EngineEvent(ev.Drift(AT, 2, 3)))
-    assert not EngineEvent(ev.Drift(AT, 2, 3)).can_replace(EnginePulse((_beat(1),)))
-
-
-def test_a_long_merge_keeps_the_newest_beats_and_counts_them_all() -> None:
-    pulses = [EnginePulse((_beat(i),)) for i in range(PULSE_BEATS_KEPT + 50)]
-    for older, newer in zip(pulses, pulses[1:], strict=False):
-        assert older.can_replace(newer)
-    last = pulses[-1]
-    assert last.count == PULSE_BEATS_KEPT + 50
-    assert len(last.beats) == PULSE_BEATS_KEPT
-    assert last.beats[-1].latency_ms == PULSE_BEATS_KEPT + 49
+def test_a_long_pulse_keeps_the_newest_beats_and_counts_them_all() -> None:
+    posted: list[Message] = []
+    sink = EngineSink(lambda m: posted.append(m) or True)
+    for i in range(PULSE_BEATS_KEPT + 50):
+        sink(_beat(i))
+    [pulse] = posted
+    assert isinstance(pulse, EnginePulse)
+    beats, _, count = pulse.take()
+    assert count == PULSE_BEATS_KEPT + 50
+    assert len(beats) == PULSE_BEATS_KEPT
+    assert beats[-1].latency_ms == PULSE_BEATS_KEPT + 49
 
 
 def test_log_words() -> None:

@@ -56,9 +56,9 @@ class EventLog(RichLog):
         self.written = 0
         """Lines written since start (the log keeps only ``max_lines``)."""
         self.recent: deque[LogLine] = deque(maxlen=max_lines)
+        """The lines shown, as words (for tests and scripts that wait on the log)."""
         self._styles: dict[str, Style] = {}
         self._waiting: list[ev.Event] = []
-        """The lines shown, as words (for tests and scripts that wait on the log)."""
 
     def _style(self, component: str) -> Style:
         # Looked up once per theme: a lookup costs more than writing the line.
