@@ -95,11 +95,19 @@ def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | No
             if left is not None and left <= 0:
                 break
             stop.wait(0.2 if left is None else min(0.2, left))
-        # A heartbeat in flight is abandoned at once; a scale call in flight gets
-        # a few seconds to answer, so its outcome is logged (Heroku allows 30 s).
-        in_flight = runner.engine.in_flight_scale
-        grace = SCALE_GRACE if in_flight is not None else 1.0
-        if not runner.stop(timeout=grace, reason=reason["why"]):
+        # A heartbeat in flight is abandoned after a second; a scale call in
+        # flight (now, or starting while we wait) gets a few seconds to answer,
+        # so its outcome is logged (Heroku allows 30 s before SIGKILL).
+        started = time.monotonic()
+        runner.engine.stop(reason["why"])
+        while runner.alive:
+            waited = time.monotonic() - started
+            limit = SCALE_GRACE if runner.engine.in_flight_scale is not None else 1.0
+            if waited >= limit:
+                break
+            runner.join(min(0.05, limit - waited))
+        if runner.alive:
+            in_flight = runner.engine.in_flight_scale
             what = (
                 f"a scale to {in_flight} got no answer in time; the next start reads the real count"
                 if in_flight is not None

@@ -46,6 +46,7 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
     """The logfmt fields of an event, or None for events the log skips."""
     at = event.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     head: dict[str, Any] = {"at": at, "event": event.kind}
+    body: dict[str, Any]
     match event:
         case ev.Started():
             body = {
