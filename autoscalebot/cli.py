@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from autoscalebot.config import ConfigError
+from autoscalebot.engine.events import Stopped
 from autoscalebot.logfmt import LogfmtSink
 from autoscalebot.runtime import EngineThread, add_arguments, build_engine, resolve_settings
 
@@ -113,13 +114,8 @@ def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | No
                 if in_flight is not None
                 else "a heartbeat was in flight"
             )
-            sink.write(
-                {
-                    "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                    "event": "stop",
-                    "reason": f"{reason['why']} ({what})",
-                }
-            )
+            # The engine cannot say it stopped while stuck: say it for it.
+            sink(Stopped(at=datetime.now(UTC), reason=f"{reason['why']} ({what})"))
         # A crashed engine exits non-zero, so a supervisor restarts it.
         return 1 if runner.engine.crashed else 0
     finally:

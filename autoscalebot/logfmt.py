@@ -113,9 +113,9 @@ class LogfmtSink:
     def __call__(self, event: ev.Event) -> None:
         pairs = fields(event)
         if pairs is not None:
-            self.write(pairs)
+            self._write(pairs)
 
-    def write(self, pairs: dict[str, Any]) -> None:
+    def _write(self, pairs: dict[str, Any]) -> None:
         """Write one line now."""
         text = line(pairs)
         with self._lock:

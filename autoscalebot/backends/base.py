@@ -30,6 +30,22 @@ class Measurement:
     status: int | None = None
     error: str | None = None
 
+    @property
+    def broken(self) -> bool:
+        """No usable answer (none, an error, or a status of 400 or more): always a fail."""
+        return (
+            self.latency_ms is None
+            or self.error is not None
+            or (self.status is not None and self.status >= 400)
+        )
+
+    def __str__(self) -> str:
+        """``1350 ms``, ``20 ms (status 503)``, or the error, for logs and notifications."""
+        if self.error:
+            return self.error
+        text = f"{self.latency_ms:.0f} ms" if self.latency_ms is not None else "no answer"
+        return f"{text} (status {self.status})" if self.broken and self.status else text
+
 
 @dataclass(frozen=True)
 class Bounds:

@@ -11,8 +11,9 @@ from autoscalebot.config.settings import Settings
 
 def classify(m: Measurement, settings: Settings) -> Outcome:
     """``fail``: slower than MAX, no answer, or status >= 400; ``pass``: faster than MIN."""
-    if m.latency_ms is None or m.error is not None or (m.status is not None and m.status >= 400):
+    if m.broken:
         return "fail"
+    assert m.latency_ms is not None
     if m.latency_ms > settings.max_response_time_in_ms:
         return "fail"
     if m.latency_ms < settings.min_response_time_in_ms:
@@ -21,11 +22,12 @@ def classify(m: Measurement, settings: Settings) -> Outcome:
 
 
 def _evidence(m: Measurement) -> str:
-    if m.latency_ms is None or m.error is not None:
+    """One beat in a reason's list: ``1350``, ``status 503`` or the error."""
+    if not m.broken:
+        return f"{m.latency_ms:.0f}"
+    if m.error or m.latency_ms is None:
         return m.error or "no answer"
-    if m.status is not None and m.status >= 400:
-        return f"status {m.status}"
-    return f"{m.latency_ms:.0f}"
+    return f"status {m.status}"
 
 
 class StreakPolicy(BaseBackend):

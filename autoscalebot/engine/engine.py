@@ -250,7 +250,7 @@ class Engine:
         if not self._quiet:
             self._emit_beat(measurement, verdict)
         if self.settings.notify_on_every_ping:
-            self._notify("ping", f"Heartbeat {_describe(measurement)}", verdict.reason)
+            self._notify("ping", f"Heartbeat {measurement}", verdict.reason)
         self._decide(verdict, bounds, now)
         self._check_scale_diff()
         self._emit_status()
@@ -282,8 +282,8 @@ class Engine:
             log.warning("probe raised", exc_info=True)
             m = Measurement(None, error=f"probe error: {type(exc).__name__}")
         self._recovered("app-url")
-        if m.error is not None or (m.status is not None and m.status >= 400):
-            self._trouble("probe", f"heartbeat {_describe(m)}")
+        if m.broken:
+            self._trouble("probe", f"heartbeat {m}")
         else:
             self._recovered("probe")
         return m
@@ -751,10 +751,3 @@ class Engine:
             self._sink(event)
         except Exception:  # a broken sink must not stop scaling
             log.warning("event sink raised", exc_info=True)
-
-
-def _describe(m: Measurement) -> str:
-    if m.error:
-        return m.error
-    text = f"{m.latency_ms:.0f} ms" if m.latency_ms is not None else "no answer"
-    return f"{text} (status {m.status})" if m.status and m.status >= 400 else text

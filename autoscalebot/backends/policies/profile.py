@@ -43,11 +43,7 @@ class AppProfile:
 
     def latency(self, m: Measurement) -> float:
         """The beat's latency in ms; no answer or an error status counts as the probe's timeout."""
-        if (
-            m.latency_ms is None
-            or m.error is not None
-            or (m.status is not None and m.status >= 400)
-        ):
+        if m.broken or m.latency_ms is None:
             return self.timeout_ms
         return m.latency_ms
 
