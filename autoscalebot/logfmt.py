@@ -14,15 +14,27 @@ from typing import IO, Any
 
 from autoscalebot.engine import events as ev
 
-_BARE = re.compile(r"^[A-Za-z0-9_./:@+-]+$")
-# Control characters would split or forge a line; \n and friends are escaped.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BARE = re.compile(r"[A-Za-z0-9_./:@+-]+")
+# One event, one physical line, for any reader: every character that some
+# reader takes as a line break (str.splitlines: \n \r \v \f \x1c-\x1e \x85
+# \u2028 \u2029), every other C0/C1 control and DEL, and the bidi overrides
+# (which make a line read as something else) are written as escapes.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.#-]")
 
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group(0)
-    return _NAMED.get(char, f"\\x{ord(char):02x}")
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with line breaks, controls and bidi overrides as ``\\n``,
+    ``\\x1b``, ``\\u2028``...: the one rule for showing outside text literally
+    on one line (the log here, the console's panels and toasts)."""
+    return _UNSAFE.sub(_escape, text)
 
 
 def format_value(value: Any) -> str:
@@ -32,14 +44,19 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = f"{value:.1f}" if isinstance(value, float) else str(value)
-    if _BARE.match(text):
+    if _BARE.fullmatch(text):
         return text
-    return '"' + _CONTROL.sub(_escape, text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+    return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+def format_key(key: str) -> str:
+    """A logfmt key: letters, digits, ``_ . # -`` (anything else becomes ``_``)."""
+    return _KEY_UNSAFE.sub("_", key) or "_"
 
 
 def line(pairs: dict[str, Any]) -> str:
     """``key=value key=value`` (keys with None values are left out)."""
-    return " ".join(f"{k}={format_value(v)}" for k, v in pairs.items() if v is not None)
+    return " ".join(f"{format_key(k)}={format_value(v)}" for k, v in pairs.items() if v is not None)
 
 
 def fields(event: ev.Event) -> dict[str, Any] | None:
@@ -100,7 +117,53 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
             body = {"reason": event.reason}
         case _:
             return None
-    return head | {k: v for k, v in body.items() if k not in head}
+    return head | {k: v for k, v in body.items() if k not in head} | metrics(event)
+
+
+METRIC_PREFIX = "autoscalebot."
+"""Namespace of the l2met metric names, apart from the app's own in one drain."""
+
+
+def metrics(event: ev.Event) -> dict[str, str]:
+    """The l2met fields of an event (``sample#``: last value, ``measure#``:
+    distribution, ``count#``: sum), for Heroku log-drain metrics add-ons.
+
+    ``sample#autoscalebot.dynos=3 measure#autoscalebot.latency=350.0ms
+    count#autoscalebot.beats.fail=1``; a ``trouble`` line's own ``source=``
+    (the failing part) qualifies its count, as l2met's ``source`` does.
+    """
+    out: dict[str, str] = {}
+
+    def sample(name: str, value: int | None) -> None:
+        if value is not None:
+            out[f"sample#{METRIC_PREFIX}{name}"] = str(value)
+
+    def count(name: str) -> None:
+        out[f"count#{METRIC_PREFIX}{name}"] = "1"
+
+    match event:
+        case ev.Started():
+            sample("dynos", event.current)
+            sample("dynos.min", event.min)
+            sample("dynos.max", event.max)
+        case ev.Beat():
+            sample("dynos", event.current)
+            if event.latency_ms is not None:
+                out[f"measure#{METRIC_PREFIX}latency"] = f"{event.latency_ms:.1f}ms"
+            count(f"beats.{event.outcome}")
+            for name, (n, _) in event.streaks.items():
+                sample(f"streak.{name}", n)
+        case ev.Scaled():
+            sample("dynos", event.after)
+            count("scales")
+        case ev.ScaleFailed():
+            count("scale_failures")
+        case ev.Drift():
+            sample("dynos", event.actual)
+            count("drift")
+        case ev.Trouble():
+            count("trouble")
+    return out
 
 
 class LogfmtSink:
