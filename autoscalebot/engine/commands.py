@@ -13,7 +13,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Command:
-    """Base of all commands."""
+    """Base of all commands.
+
+    ``ref`` (optional) comes back on the :class:`OperatorAction` events that
+    answer the command, so a remote client can match the answer to its request.
+    """
+
+    ref: str | None = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)

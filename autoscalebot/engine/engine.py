@@ -13,7 +13,7 @@ import math
 import queue
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from autoscalebot.backends.base import (
@@ -122,6 +122,9 @@ class Engine:
         # Set when run() ended on an unexpected error (the CLI exits non-zero).
         self.crashed: str | None = None
         self._stop_reason = "stopped"
+        # The ref of the command being applied, per thread: pause/resume are
+        # applied on the caller's thread, the rest on the engine's.
+        self._applying = threading.local()
 
     # ---- control, from any thread ----
 
@@ -134,18 +137,24 @@ class Engine:
         engine's thread between beats.
         """
         if isinstance(command, Pause | Resume):
-            paused = isinstance(command, Pause)
-            self.paused = paused
-            action, detail = (
-                ("pause", "automatic scaling paused")
-                if paused
-                else ("resume", "automatic scaling resumed")
-            )
-            self._emit(ev.OperatorAction(self.clock.now(), action, detail))
-            self._emit_status()  # under the status lock: never overtaken by an older snapshot
+            self._applying.ref = command.ref
+            try:
+                self._pause(isinstance(command, Pause))
+            finally:
+                self._applying.ref = None
             return
         self._commands.put(command)
         self._wake.set()
+
+    def _pause(self, paused: bool) -> None:
+        self.paused = paused
+        action, detail = (
+            ("pause", "automatic scaling paused")
+            if paused
+            else ("resume", "automatic scaling resumed")
+        )
+        self._emit(ev.OperatorAction(self.clock.now(), action, detail))
+        self._emit_status()  # under the status lock: never overtaken by an older snapshot
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask ``run`` to return (``reason`` goes into the stop event); safe from any thread."""
@@ -553,12 +562,16 @@ class Engine:
             self._emit_status()
 
     def _apply(self, command: Command) -> None:
-        if isinstance(command, ForceScale):
-            self._force(command)
-        elif isinstance(command, UpdateSettings):
-            self._update(command)
-        elif isinstance(command, RefreshCount):
-            self._refresh_count(force=True)
+        self._applying.ref = command.ref
+        try:
+            if isinstance(command, ForceScale):
+                self._force(command)
+            elif isinstance(command, UpdateSettings):
+                self._update(command)
+            elif isinstance(command, RefreshCount):
+                self._refresh_count(force=True)
+        finally:
+            self._applying.ref = None
 
     def _force(self, command: ForceScale) -> None:
         at = self.clock.now()
@@ -747,6 +760,10 @@ class Engine:
                 self._emit(ev.StatusChanged(self.clock.now(), status))
 
     def _emit(self, event: ev.Event) -> None:
+        if isinstance(event, ev.OperatorAction) and event.ref is None:
+            ref = getattr(self._applying, "ref", None)
+            if ref is not None:
+                event = replace(event, ref=ref)
         try:
             self._sink(event)
         except Exception:  # a broken sink must not stop scaling

@@ -148,6 +148,8 @@ class OperatorAction(Event):
     action: str
     detail: str
     accepted: bool = True
+    ref: str | None = None
+    """The ``ref`` of the command this answers (a control client's request id)."""
 
 
 @dataclass(frozen=True)
