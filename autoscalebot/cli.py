@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from autoscalebot.config import ConfigError
 from autoscalebot.engine.events import Stopped
 from autoscalebot.logfmt import LogfmtSink
+from autoscalebot.metrics import serving_metrics
 from autoscalebot.runtime import EngineThread, add_arguments, build_engine, resolve_settings
 
 USAGE_ERROR = 2
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         try:
             settings = resolve_settings(args, stack)
-            engine = build_engine(settings, sink)
+            # METRICS_PORT: a Prometheus endpoint, fed the same events, until exit.
+            engine = build_engine(settings, stack.enter_context(serving_metrics(settings, sink)))
         except ConfigError as exc:
             print(f"autoscalebot: error: {exc}", file=sys.stderr)
             return USAGE_ERROR

@@ -384,6 +384,18 @@ SPEC: tuple[Setting, ...] = (
         "Scaling backend (dotted path or 'heroku').",
     ),
     Setting("DRY_RUN", False, _bool, "Decide and log, but never call the scaling API."),
+    Setting(
+        "METRICS_PORT",
+        None,
+        _optional(_ranged(0, 65535, integer=True)),
+        "Serve Prometheus metrics at http://METRICS_HOST:PORT/metrics (needs the [metrics] extra); off when unset.",
+    ),
+    Setting(
+        "METRICS_HOST",
+        "127.0.0.1",
+        _str,
+        "The address the metrics endpoint listens on: loopback unless you open it (e.g. 0.0.0.0 in a pod).",
+    ),
     # Settings of the other built-in backends; each backend checks its own at start-up.
     Setting(
         "GUNICORN_PIDFILE",
@@ -555,6 +567,8 @@ class Settings:
     decision_backend: str
     scaling_backend: str
     dry_run: bool
+    metrics_port: int | None
+    metrics_host: str
     gunicorn_pidfile: str | None
     gunicorn_scale_timeout_in_seconds: float
     kubernetes_api_url: str | None
