@@ -30,6 +30,22 @@ def _evidence(m: Measurement) -> str:
     return f"status {m.status}"
 
 
+def _shown(beats: deque[Measurement]) -> str:
+    """The evidence, a run of the same error said once: ``1350, timed out (×2)``."""
+    runs: list[tuple[str, int]] = []
+    for m in beats:
+        text = _evidence(m)
+        if runs and m.broken and runs[-1][0] == text:
+            runs[-1] = (text, runs[-1][1] + 1)
+        else:
+            runs.append((text, 1))
+    return ", ".join(text if n == 1 else f"{text} (×{n})" for text, n in runs)
+
+
+def _beats(n: int) -> str:
+    return f"{n} beat" if n == 1 else f"{n} beats"
+
+
 class StreakPolicy(BaseBackend):
     """N consecutive fails → up by INCREMENT; M consecutive passes → down.
 
@@ -74,10 +90,16 @@ class StreakPolicy(BaseBackend):
         wanted, reason = None, ""
         if len(self.fails) >= need_fails:
             wanted = current + self.s.increment
-            shown = ", ".join(_evidence(x) for x in self.fails)
-            reason = f"{need_fails} beats over {self.s.max_response_time_in_ms:g} ms: {shown}"
+            errors = {_evidence(x) for x in self.fails if x.broken}
+            if all(x.broken for x in self.fails) and len(errors) == 1:
+                # "3 beats failed: connection refused", not the error three times.
+                reason = f"{_beats(need_fails)} failed: {errors.pop()}"
+            else:
+                limit = f"{self.s.max_response_time_in_ms:g} ms"
+                verb = "failed or took over" if any(x.broken for x in self.fails) else "over"
+                reason = f"{_beats(need_fails)} {verb} {limit}: {_shown(self.fails)}"
         elif len(self.passes) >= need_passes:
             wanted = current - self.s.increment
-            shown = ", ".join(_evidence(x) for x in self.passes)
-            reason = f"{need_passes} beats under {self.s.min_response_time_in_ms:g} ms: {shown}"
+            limit = f"{self.s.min_response_time_in_ms:g} ms"
+            reason = f"{_beats(need_passes)} under {limit}: {_shown(self.passes)}"
         return Verdict(outcome=outcome, wanted=wanted, reason=reason, streaks=streaks)

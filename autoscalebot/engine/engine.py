@@ -39,8 +39,55 @@ from autoscalebot.engine.commands import (
 )
 from autoscalebot.engine.loading import build_backend
 from autoscalebot.engine.notifier import Notifier
+from autoscalebot.engine.wording import dynos, number, plural
+from autoscalebot.secrets import scrubber_for
 
 log = logging.getLogger(__name__)
+
+# A count no platform runs: an answer above it (or below zero, or not a whole
+# number) is a broken answer, never a count to act on.
+MAX_PLAUSIBLE_COUNT = 10_000
+# A part that keeps failing is reported again this long after its episode
+# began (seconds), then every REMIND_EVERY while it lasts.
+REMIND_AFTER = (60.0, 300.0)
+REMIND_EVERY = 900.0
+
+
+def implausible(count: object) -> str | None:
+    """Why ``count`` cannot be a real dyno count, or None when it can."""
+    if not isinstance(count, int) or isinstance(count, bool):
+        return f"a count that is not a whole number ({str(count)[:40]!r})"
+    if count < 0:
+        return f"a negative count ({count})"
+    if count > MAX_PLAUSIBLE_COUNT:
+        return f"an impossible count ({count})"
+    return None
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``5 min``, ``1 h 15 min``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@dataclass
+class _Episode:
+    """A part failing now: since when, the latest reason, and reminders sent."""
+
+    since: float
+    reason: str
+    repeats: int = 0
+
+    def next_reminder(self) -> float:
+        if self.repeats < len(REMIND_AFTER):
+            return self.since + REMIND_AFTER[self.repeats]
+        extra = self.repeats - len(REMIND_AFTER) + 1
+        return self.since + REMIND_AFTER[-1] + REMIND_EVERY * extra
 
 
 @dataclass(frozen=True)
@@ -74,6 +121,8 @@ class Engine:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._sink = sink or (lambda event: None)
+        # Every text from outside passes here before any sink or notification backend.
+        self.scrubber = scrubber_for(settings)
         # Nobody listens: skip building the per-beat events (the simulator ticks millions of beats).
         self._quiet = sink is None
         self._fixed_bounds: tuple[Settings, Bounds | None] | None = None
@@ -109,6 +158,7 @@ class Engine:
         self._next_refresh = -math.inf
         self._changes: deque[_Change] = deque()
         self._episodes: set[str] = set()
+        self._failing: dict[str, _Episode] = {}
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -191,7 +241,7 @@ class Engine:
                     self._wake.clear()
         except Exception as exc:  # last resort: report, never a silent death
             log.exception("engine stopped by an unexpected error")
-            self.crashed = f"error: {type(exc).__name__}: {exc}"
+            self.crashed = self.scrubber(f"error: {type(exc).__name__}: {exc}")
         finally:
             self.close()
             self._emit(ev.Stopped(at=self.clock.now(), reason=self.crashed or self._stop_reason))
@@ -215,7 +265,7 @@ class Engine:
         self._emit(
             ev.Started(
                 at=self.clock.now(),
-                app=self.settings.heroku_app_name or self.settings.scaling_backend,
+                app=self.target_name(),
                 current=self.current,
                 min=bounds.min,
                 max=bounds.max,
@@ -223,6 +273,16 @@ class Engine:
             )
         )
         self._emit_status()
+
+    def target_name(self) -> str:
+        """What this engine scales, as people name it (never a class path)."""
+        named = getattr(self.scaler, "target", None)
+        if isinstance(named, str) and named:
+            return named
+        app = self.settings.heroku_app_name
+        if app:
+            return f"{app}/{self.settings.process_type}"
+        return type(self.scaler).__name__
 
     def bounds(self, at: datetime | None = None) -> Bounds:
         """The [min, max] window at ``at`` (default now)."""
@@ -246,10 +306,25 @@ class Engine:
     def tick(self) -> None:
         """One beat: measure, judge, maybe scale, tell."""
         self.start()
+        self.scrubber.refresh()  # a rotated token file is masked from its first echo
         now = self.clock.monotonic()
         self._refresh_count()
         measurement = self._measure()
         if measurement is None:  # no beat this time (the platform could not say where to look)
+            if not self._quiet:
+                # Still a line per beat, so the log shows the bot alive and why it cannot measure.
+                problem = self._failing.get("app-url")
+                self._emit(
+                    ev.Beat(
+                        at=self.clock.now(),
+                        latency_ms=None,
+                        status=None,
+                        error=problem.reason if problem else "app URL unknown",
+                        outcome="fail",
+                        streaks=dict(self._streaks),
+                        current=self.current,
+                    )
+                )
             self._check_scale_diff()
             self._emit_status()
             return
@@ -313,7 +388,7 @@ class Engine:
         self._track_need(verdict, bounds, current)
         if current not in bounds:
             target = bounds.clamp(current)
-            reason = f"{current} dynos is outside the window {bounds.min}-{bounds.max}"
+            reason = f"{dynos(current)} is outside the window {bounds.min}-{bounds.max}"
             self._change(current, target, reason, now, correction=True)
         elif verdict.wanted is not None and bounds.clamp(verdict.wanted) != current:
             self._change(
@@ -431,7 +506,8 @@ class Engine:
             return False
         # The re-read took time: the operator may have paused, and a schedule
         # boundary may have passed. Check both again just before the call.
-        if self.paused:
+        # A pause stops automatic scaling only; the operator's own scale goes on.
+        if self.paused and not manual:
             self._emit(ev.Decided(self.clock.now(), before, target, reason, "paused"))
             return False
         bounds = self.bounds()
@@ -441,7 +517,7 @@ class Engine:
                 return False
         now = self.clock.monotonic()
         try:
-            after = self.scaler.scale_to(target)
+            answered = self.scaler.scale_to(target)
         except ScalerError as exc:
             self._scale_failed(target, str(exc), exc.retry_after)
             return False
@@ -449,6 +525,11 @@ class Engine:
             log.warning("scaler raised", exc_info=True)
             self._scale_failed(target, f"scaling backend error: {type(exc).__name__}", None)
             return False
+        after = self._confirm(before, target, answered, now)
+        if after is None:
+            return False
+        if after != target:
+            reason = f"{reason} (asked for {target}, the platform runs {after})"
         self.current = after
         self.target = after
         self._last_scale_at = now
@@ -460,13 +541,44 @@ class Engine:
             who = "by the operator" if manual else "automatically"
             self._notify(
                 "scale",
-                f"Scaled {verb} from {before} to {after} dynos {who}",
+                f"Scaled {verb} from {before} to {dynos(after)} {who}",
                 reason,
                 before=before,
                 after=after,
             )
         self._record_change(now, after - before)
         return True
+
+    def _confirm(self, before: int, target: int, answered: object, now: float) -> int | None:
+        """The count the platform runs after a scale call, read back; None when not confirmed.
+
+        One rule for every scaler: the call's answer must be a plausible
+        count, and a fresh read must show the count moved. A call answered
+        "done" that changed nothing (or an answer of -1 or 10**9 dynos) is a
+        failed scale, reported like any other.
+        """
+        problem = implausible(answered)
+        if problem is not None:
+            self._scale_failed(target, f"the platform answered the scale with {problem}", None)
+            return None
+        after, problem = self._read_count(now)
+        if after is None:
+            # The call may have worked: re-read the count next beat, and let
+            # the cool-off run as after a scale, rather than act on a guess.
+            self.current = None
+            self._last_scale_at = now
+            self._scale_failed(
+                target, f"the scale to {target} could not be confirmed: {problem}", None
+            )
+            return None
+        if after == before:
+            self._scale_failed(
+                target,
+                f"the platform accepted the scale to {target} but still runs {dynos(after)}",
+                None,
+            )
+            return None
+        return after
 
     def _scale_failed(self, target: int, reason: str, retry_after: float | None) -> None:
         if retry_after:
@@ -476,7 +588,7 @@ class Engine:
         if first and self.settings.notify_on_scale_fails:
             self._notify(
                 "scale_failed",
-                f"Scaling to {target} dynos failed; it will be tried again",
+                f"Scaling to {dynos(target)} failed; it will be tried again",
                 reason,
                 current=self.current or 0,
                 target=target,
@@ -503,8 +615,8 @@ class Engine:
         if self._episode("scale_diff", moved > limit):
             self._notify(
                 "scale_diff",
-                f"{moved} dynos of scaling within {period_min:g} minutes (threshold {limit})",
-                f"{len(self._changes)} scales: "
+                f"{dynos(moved)} of scaling within {period_min:g} minutes (threshold {limit})",
+                f"{plural(len(self._changes), 'scale')}: "
                 + ", ".join(f"{c.delta:+d}" for c in self._changes),
                 moved=moved,
                 threshold=limit,
@@ -522,16 +634,9 @@ class Engine:
             wait = self._platform_quiet_until - now
             return f"backing off after the platform's rate limit ({wait:.0f} s left)"
         self._next_refresh = now + self.settings.count_refresh_in_seconds
-        try:
-            actual = self.scaler.current()
-        except ScalerError as exc:
-            if exc.retry_after:
-                self._platform_quiet_until = now + exc.retry_after
-            self._trouble("platform", str(exc))
-            return str(exc)
-        except Exception as exc:
-            log.warning("scaler raised", exc_info=True)
-            problem = f"scaling backend error: {type(exc).__name__}"
+        actual, problem = self._read_count(now)
+        if actual is None:
+            assert problem is not None
             self._trouble("platform", problem)
             return problem
         self._recovered("platform")
@@ -540,6 +645,22 @@ class Engine:
             self._reset_policy()
         self.current = actual
         return None
+
+    def _read_count(self, now: float) -> tuple[int | None, str | None]:
+        """Ask the platform for its count: ``(count, None)`` or ``(None, why not)``."""
+        try:
+            actual = self.scaler.current()
+        except ScalerError as exc:
+            if exc.retry_after:
+                self._platform_quiet_until = now + exc.retry_after
+            return None, str(exc)
+        except Exception as exc:
+            log.warning("scaler raised", exc_info=True)
+            return None, f"scaling backend error: {type(exc).__name__}"
+        problem = implausible(actual)
+        if problem is not None:
+            return None, f"the platform reported {problem}"
+        return actual, None
 
     def _reset_policy(self) -> None:
         """Forget the policy's streaks; a policy bug is reported, never fatal."""
@@ -575,11 +696,8 @@ class Engine:
 
     def _force(self, command: ForceScale) -> None:
         at = self.clock.now()
-        if self.paused:
-            self._emit(
-                ev.OperatorAction(at, "force", "paused: resume before scaling", accepted=False)
-            )
-            return
+        # A pause stops automatic scaling only: pausing, then scaling by hand,
+        # is how an operator takes the wheel.
         if self.settings.dry_run:
             detail = "dry-run: no scaling call is ever made"
             self._emit(ev.OperatorAction(at, "force", detail, accepted=False))
@@ -609,7 +727,7 @@ class Engine:
             )
             self._emit(
                 ev.OperatorAction(
-                    at, "force", f"already {self.current} dynos ({where})", accepted=False
+                    at, "force", f"already {dynos(self.current)} ({where})", accepted=False
                 )
             )
             return
@@ -619,15 +737,18 @@ class Engine:
             note = f" (asked for {wanted}, clamped to {bounds.min}-{bounds.max})"
         else:
             note = ""
-        reason = f"operator asked for {target} dynos{note}"
+        reason = f"operator asked for {dynos(target)}{note}"
         self.target = target
         self.last_reason = reason
         if self._scale(target, reason, manual=True, override=override):
             self._hold_until = self.clock.monotonic() + self.settings.manual_hold_in_seconds
             hold = self.settings.manual_hold_in_seconds
-            self._emit(
-                ev.OperatorAction(at, "force", f"{reason}; automatic scaling holds {hold:g} s")
+            after = (
+                "automatic scaling stays paused"
+                if self.paused
+                else f"automatic scaling holds {hold:g} s"
             )
+            self._emit(ev.OperatorAction(at, "force", f"{reason}; {after}"))
         else:
             self._emit(
                 ev.OperatorAction(at, "force", f"{reason}: not done (see the log)", accepted=False)
@@ -659,7 +780,7 @@ class Engine:
                 except Exception as exc:
                     log.warning("%s.configure raised", type(backend).__name__, exc_info=True)
                     self._trouble("policy", f"backend error on new settings: {type(exc).__name__}")
-        names = ", ".join(f"{k.upper()}={new.value(k.upper())}" for k in command.changes)
+        names = ", ".join(f"{k.upper()}={number(new.value(k.upper()))}" for k in command.changes)
         self._emit(ev.OperatorAction(at, "settings", f"applied {names}"))
 
     # ---- reporting ----
@@ -674,14 +795,34 @@ class Engine:
         return False
 
     def _trouble(self, source: str, reason: str) -> bool:
-        """A part is failing: report once per episode. True when it began."""
+        """A part is failing: report when it begins, then again on a back-off.
+
+        True when the episode began (its notification, if any, goes out once).
+        """
+        reason = self.scrubber(reason)
+        now = self.clock.monotonic()
         first = self._episode(f"trouble:{source}", True)
-        if first:
+        episode = self._failing.get(source)
+        if first or episode is None:
+            self._failing[source] = _Episode(since=now, reason=reason)
             self._emit(ev.Trouble(self.clock.now(), source, reason))
-        return first
+            return first
+        episode.reason = reason
+        if now >= episode.next_reminder():
+            episode.repeats += 1
+            self._emit(
+                ev.Trouble(
+                    self.clock.now(),
+                    source,
+                    f"still failing after {_duration(now - episode.since)}: {reason}",
+                    repeat=episode.repeats,
+                )
+            )
+        return False
 
     def _recovered(self, source: str) -> None:
         key = f"trouble:{source}"
+        self._failing.pop(source, None)
         if key in self._episodes:
             self._episodes.discard(key)
             self._emit(ev.Recovered(self.clock.now(), source))
@@ -691,7 +832,7 @@ class Engine:
     def _notify(self, kind: str, message: str, reason: str, **counts: int) -> None:
         from autoscalebot.backends.base import Notification
 
-        note = Notification(kind, message, reason, self.clock.now(), counts)
+        note = self.scrubber.scrub(Notification(kind, message, reason, self.clock.now(), counts))
         self.notifier.send(note)
         self._emit(ev.Notified(note.at, note))
 
@@ -748,6 +889,11 @@ class Engine:
                 self.settings.min_response_time_in_ms,
                 self.settings.max_response_time_in_ms,
             ),
+            problem_reasons={
+                source: episode.reason
+                for source in problems
+                if (episode := self._failing.get(source)) is not None
+            },
         )
 
     def _emit_status(self) -> None:
@@ -765,6 +911,7 @@ class Engine:
             if ref is not None:
                 event = replace(event, ref=ref)
         try:
-            self._sink(event)
+            # Every text in every event, scrubbed of secrets at this one point.
+            self._sink(self.scrubber.scrub(event))
         except Exception:  # a broken sink must not stop scaling
             log.warning("event sink raised", exc_info=True)

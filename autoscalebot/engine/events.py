@@ -42,11 +42,17 @@ class Status:
     last_reason: str
     streaks: dict[str, tuple[int, int]] = field(default_factory=dict)
     thresholds_ms: tuple[float, float] = (200.0, 1000.0)
+    problem_reasons: dict[str, str] = field(default_factory=dict)
+    """Why each part in ``problems`` fails (its latest reason), by source."""
 
 
 @dataclass(frozen=True)
 class Started(Event):
-    """The engine is running; ``current`` is the platform's count at start."""
+    """The engine is running; ``current`` is the platform's count at start.
+
+    ``app`` names what is scaled, as people know it: ``my-app/web`` (Heroku
+    app and process type), ``deployment default/web``, ``gunicorn <pidfile>``.
+    """
 
     kind: ClassVar[str] = "start"
     app: str
@@ -117,11 +123,16 @@ class Trouble(Event):
     ``source`` is ``probe`` (the heartbeat), ``app-url`` (asking the platform
     where the heartbeat is), ``platform`` (reading the count), ``scale``
     (scale calls), ``policy`` or ``notify:<backend>``.
+
+    A part that keeps failing is reported again on a back-off (after 1 min,
+    5 min, then every 15 min): ``repeat`` counts those reminders (0 for the
+    report that opened the episode) and the reason then says for how long.
     """
 
     kind: ClassVar[str] = "trouble"
     source: str
     reason: str
+    repeat: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,15 @@ class StatusChanged(Event):
 
     kind: ClassVar[str] = "status"
     status: Status
+
+
+@dataclass(frozen=True)
+class Listening(Event):
+    """The bot's control socket is open: consoles and ``autoscalebot ctl`` connect there."""
+
+    kind: ClassVar[str] = "control"
+    socket: str
+    formation: str
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,21 @@ def test_force_scale_up_is_clamped_logged_as_manual_and_holds(harness):
     assert h.scaler.requests == [3, 2]
 
 
-def test_force_scale_refused_while_paused(harness):
-    h = harness(count=1)
+def test_force_scale_works_while_paused_and_automatic_scaling_stays_paused(harness):
+    # Pause, then drive by hand: the pause stops automatic scaling only.
+    h = harness(count=1, MAX_DYNOS=4, MANUAL_HOLD_IN_SECONDS=60)
     run(h, Pause())
     run(h, ForceScale(delta=+1))
-    assert h.scaler.requests == []
-    assert "paused" in h.of("operator")[-1].detail
+    assert h.scaler.requests == [2]
+    answer = h.of("operator")[-1]
+    assert answer.accepted and "stays paused" in answer.detail
+    (scaled,) = h.of("scale")
+    assert scaled.manual and (scaled.before, scaled.after) == (1, 2)
+    h.clock.advance(120)  # past the manual hold: only the pause holds now
+    h.beats(*[1500] * 6)
+    assert h.scaler.requests == [2]
+    assert {d.action for d in h.of("decision")} == {"paused"}
+    assert h.engine.status().paused
 
 
 def test_force_scale_refused_in_dry_run(harness):

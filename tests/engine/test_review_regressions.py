@@ -126,8 +126,12 @@ def test_platform_error_finding_the_app_url_is_not_a_slow_beat():
     h.engine.probe = NeedsAppUrl()
     for _ in range(3):
         h.engine.tick()
-        h.clock.advance(30)
-    assert h.scaler.requests == [] and h.of("beat") == []
+        h.clock.advance(20)  # within the minute before the first reminder
+    assert h.scaler.requests == []
+    # Each beat is still logged, with the cause, but counts towards no streak.
+    beats = h.of("beat")
+    assert [b.latency_ms for b in beats] == [None] * 3
+    assert all("app URL unknown" in b.error and b.streaks == {} for b in beats)
     assert [t.source for t in h.of("trouble")] == ["app-url"]
 
 

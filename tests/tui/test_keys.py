@@ -77,23 +77,16 @@ async def test_minus_scales_down(tmp_path: Path) -> None:
     ("setup", "reason"),
     [
         ({"dynos": 4}, "already 4 dynos (at MAX_DYNOS)"),  # MAX_DYNOS is 4
-        ({"pause": True}, "paused: resume before scaling"),
         ({"DRY_RUN": True}, "dry-run: no scaling call is ever made"),
     ],
-    ids=["at-a-bound", "paused", "dry-run"],
+    ids=["at-a-bound", "dry-run"],
 )
 async def test_a_refused_force_says_why_in_the_log_and_a_toast(
     tmp_path: Path, setup: dict[str, object], reason: str
 ) -> None:
-    setup = dict(setup)  # the parameters are shared between runs
-    pause = setup.pop("pause", False)
     rig = make_rig(tmp_path, [300], **setup)  # type: ignore[arg-type]
     async with rig.app.run_test(notifications=True) as pilot:
         rig.beat()
-        if pause:
-            await pilot.press("p")
-            rig.commands()
-            await pilot.pause()
         await pilot.press("plus")
         rig.commands()
         await pilot.pause()
@@ -101,6 +94,25 @@ async def test_a_refused_force_says_why_in_the_log_and_a_toast(
         assert f"refused force: {reason}" in log_texts(rig.app)
         toasts = list(rig.app._notifications)
         assert [(t.title, t.severity) for t in toasts] == [("Refused: force", "warning")]
+
+
+async def test_plus_scales_by_hand_while_paused_and_the_pause_stays(tmp_path: Path) -> None:
+    # Pause, then drive by hand: the pause stops automatic scaling only.
+    rig = make_rig(tmp_path, [300], dynos=1)
+    async with rig.app.run_test(notifications=True) as pilot:
+        rig.beat()
+        await pilot.press("p")
+        rig.commands()
+        await pilot.pause()
+        await pilot.press("plus")
+        rig.commands()
+        await pilot.pause()
+        assert rig.scaler.requests == [2]
+        assert rig.engine.paused
+        lines = log_texts(rig.app)
+        assert any(line.startswith("scaled up 1 → 2 by operator") for line in lines)
+        assert any("automatic scaling stays paused" in line for line in lines)
+        assert not [t for t in rig.app._notifications if t.title == "Refused: force"]
 
 
 async def test_e_opens_the_editor_and_escape_closes_it(tmp_path: Path) -> None:
