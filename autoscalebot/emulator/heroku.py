@@ -18,7 +18,26 @@ client can be tested, and demoed, against it:
 Implemented endpoints: ``GET /account``, ``GET /account/rate-limits``,
 ``GET /apps``, ``GET /apps/{app}``, ``GET /apps/{app}/formation``,
 ``PATCH /apps/{app}/formation`` (batch), ``GET`` and ``PATCH``
-``/apps/{app}/formation/{type}``. Anything else answers Heroku's 404.
+``/apps/{app}/formation/{type}``, ``GET`` and ``DELETE`` (restart)
+``/apps/{app}/dynos`` and ``/apps/{app}/dynos/{dyno}``, ``GET`` and ``PATCH``
+``/apps/{app}/config-vars``. Anything else answers Heroku's 404.
+
+Conventions of every endpoint:
+
+* ``HEAD`` answers what ``GET`` would, without the body;
+* ``GET`` answers carry an ``ETag``; ``If-None-Match`` with it answers
+  ``304 Not Modified`` (no body);
+* lists honour ``Range`` as the Platform API does: ``Range: id ..; max=10;``
+  (also ``name``, or ``type`` for formations; ``order=desc``; ``]start..``
+  excludes the start), 200 pages by default and at most 1000, ``206 Partial
+  Content`` plus ``Next-Range`` while more remain, ``Content-Range`` naming
+  the first and last value returned, ``416`` for a Range it cannot serve.
+
+Dynos follow the formation: ``{type}.{n}`` for n = 1..quantity, sized and
+typed as their formation, ``starting`` for ``boot_seconds`` after they (re)start
+and ``up`` after, ``crashed`` when :meth:`HerokuEmulator.crash_dyno` says so
+(until restarted). Scaling up starts the new dynos only; resizing a process
+type, changing config vars and the restart endpoints restart dynos.
 
 Tests drive it in-process through :class:`HerokuEmulator`; subprocess tests
 use the unauthenticated control surface under ``/__emulator__/`` (see
@@ -43,7 +62,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -134,6 +153,7 @@ _ROUTE_NOT_FOUND = (
 # definitions.formation.definitions.type.
 _APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 _PROCESS_TYPE_RE = re.compile(r"^[-\w]{1,128}$")
+_CONFIG_KEY_RE = re.compile(r"^\w+$")
 _ACCEPT_RE = re.compile(r"application/vnd\.heroku\+json\s*;\s*version=3\b", re.IGNORECASE)
 
 # Ids are derived from names so that every run shows the same ids (stable test output).
@@ -146,9 +166,9 @@ def _stable_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"{kind}:{name}"))
 
 
-def _timestamp() -> str:
-    """Now, in the schema's date-time format (``2012-01-01T12:00:00Z``)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _timestamp(moment: datetime | None = None) -> str:
+    """``moment`` (default now) in the schema's date-time format (``2012-01-01T12:00:00Z``)."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def canonical_size(name: str) -> str | None:
@@ -196,6 +216,16 @@ class RecordedRequest:
 
 
 @dataclasses.dataclass
+class _Dyno:
+    number: int
+    generation: int  # restarts so far; a restarted dyno is a new process with a new id
+    started: float  # emulator clock when it (re)started
+    started_at: datetime  # wall time of the same moment
+    boot: float  # seconds it is "starting" for
+    crashed_at: datetime | None = None
+
+
+@dataclasses.dataclass
 class _Formation:
     id: str
     type: str
@@ -204,6 +234,7 @@ class _Formation:
     command: str
     created_at: str
     updated_at: str
+    dynos: dict[int, _Dyno] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -214,6 +245,8 @@ class _App:
     created_at: str
     updated_at: str
     formation: dict[str, _Formation]
+    config_vars: dict[str, str] = dataclasses.field(default_factory=dict)
+    release: int = 1
 
 
 @dataclasses.dataclass
@@ -291,7 +324,7 @@ class _HerokuHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
         self._dispatch()
 
-    do_PATCH = do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
+    do_HEAD = do_PATCH = do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
 
     def _dispatch(self) -> None:
         emulator: HerokuEmulator = self.server.owner
@@ -329,9 +362,12 @@ class _HerokuHandler(BaseHTTPRequestHandler):
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            if response.status != 304:
+                # HEAD: the length GET would have sent, and no body.
+                self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
-            self.wfile.write(response.body)
+            if self.command != "HEAD" and response.status != 304:
+                self.wfile.write(response.body)
         except OSError:
             # The client gave up (timeout) before the answer was ready.
             self.close_connection = True
@@ -394,17 +430,22 @@ class HerokuEmulator(BackgroundHTTPServer):
         api_key: str = DEFAULT_API_KEY,
         rate_limit: int = 4500,
         regain_per_minute: float = 75,
+        boot_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Bind to ``host:port`` (port 0 picks a free one); call :meth:`start` to serve.
 
         ``rate_limit`` is the token bucket size, ``regain_per_minute`` its
-        refill rate (0 disables regain), ``clock`` the monotonic clock the
-        regain is measured with (inject a fake one in tests).
+        refill rate (0 disables regain), ``boot_seconds`` how long a dyno is
+        ``starting`` before it is ``up``, ``clock`` the monotonic clock the
+        regain and the boots are measured with (inject a fake one in tests).
         """
         if not api_key:
             raise ValueError("api_key must not be empty")
+        _check_seconds(boot_seconds, "boot_seconds")
         self._api_key = api_key
+        self._clock = clock
+        self._boot_seconds = float(boot_seconds)
         self._lock = threading.Lock()
         self._apps: dict[str, _App] = {}
         self._faults: list[_Fault] = []
@@ -435,10 +476,13 @@ class HerokuEmulator(BackgroundHTTPServer):
         web_url: str | None = None,
         formation: Mapping[str, int] | None = None,
         size: str = "Standard-1X",
+        config_vars: Mapping[str, str] | None = None,
     ) -> None:
         """Create app ``name`` with the given process types and dyno size.
 
-        ``formation`` maps process type to quantity (default ``{"web": 1}``).
+        ``formation`` maps process type to quantity (default ``{"web": 1}``);
+        its dynos are booting (see ``boot_seconds``) from now on.
+        ``config_vars`` are the app's config vars (default none).
         ``web_url`` defaults to a Heroku-style ``https://{name}-{hash}.herokuapp.com/``,
         which the schema's pattern accepts; point it at a loopback heartbeat
         server for end-to-end tests (the schema's herokuapp.com pattern then
@@ -454,6 +498,10 @@ class HerokuEmulator(BackgroundHTTPServer):
             if not _PROCESS_TYPE_RE.match(process_type):
                 raise ValueError(f"invalid process type {process_type!r}")
             _check_quantity(quantity)
+        config = dict(config_vars or {})
+        for key, value in config.items():
+            if not _CONFIG_KEY_RE.fullmatch(key) or not isinstance(value, str):
+                raise ValueError(f"invalid config var {key!r}: names are \\w+, values strings")
         if web_url is None:
             # Heroku's current default domains: "<name>-<12 hex>.herokuapp.com".
             suffix = hashlib.sha256(name.encode()).hexdigest()[:12]
@@ -477,11 +525,14 @@ class HerokuEmulator(BackgroundHTTPServer):
                 )
                 for process_type, quantity in formation.items()
             },
+            config_vars=config,
         )
         with self._lock:
             if name in self._apps:
                 raise ValueError(f"app {name!r} already exists")
             self._apps[name] = app
+            for process in app.formation.values():
+                self._sync_dynos(process)
 
     def quantity(self, app: str, process_type: str = "web") -> int:
         """Current dyno count of ``process_type`` of ``app`` (KeyError if unknown)."""
@@ -499,6 +550,47 @@ class HerokuEmulator(BackgroundHTTPServer):
             formation = self._formation(app, process_type)
             formation.quantity = n
             formation.updated_at = _timestamp()
+            self._sync_dynos(formation)
+
+    def dyno_states(self, app: str, process_type: str | None = None) -> dict[str, str]:
+        """``{dyno name: state}`` of ``app`` now (of ``process_type`` only, if given)."""
+        with self._lock:
+            if app not in self._apps:
+                raise KeyError(f"no app {app!r}")
+            return {
+                f"{formation.type}.{number}": self._dyno_state(dyno)
+                for formation in self._apps[app].formation.values()
+                if process_type in (None, formation.type)
+                for number, dyno in sorted(formation.dynos.items())
+            }
+
+    def crash_dyno(self, app: str, dyno: str) -> None:
+        """Crash dyno ``dyno`` (``"web.2"``) of ``app``: ``crashed`` until restarted.
+
+        (Heroku restarts crashed dynos by itself after a cool-off; the
+        emulator waits for a restart request or a resize, so tests decide.)
+        """
+        with self._lock:
+            if app not in self._apps:
+                raise KeyError(f"no app {app!r}")
+            found = self._find_dyno(self._apps[app], dyno)
+            if found is None:
+                raise KeyError(f"no dyno {dyno!r} on app {app!r}")
+            formation, number = found
+            formation.dynos[number].crashed_at = datetime.now(UTC)
+
+    def set_boot_seconds(self, seconds: float) -> None:
+        """Dynos (re)started from now on are ``starting`` for ``seconds``."""
+        _check_seconds(seconds, "boot_seconds")
+        with self._lock:
+            self._boot_seconds = float(seconds)
+
+    def config_vars(self, app: str) -> dict[str, str]:
+        """A copy of ``app``'s config vars (KeyError if unknown)."""
+        with self._lock:
+            if app not in self._apps:
+                raise KeyError(f"no app {app!r}")
+            return dict(self._apps[app].config_vars)
 
     def inject_fault(
         self,
@@ -598,6 +690,47 @@ class HerokuEmulator(BackgroundHTTPServer):
 
     # -- internals (called with or taking self._lock) -----------------------
 
+    def _start_dyno(self, number: int, generation: int = 0) -> _Dyno:
+        return _Dyno(
+            number=number,
+            generation=generation,
+            started=self._clock(),
+            started_at=datetime.now(UTC),
+            boot=self._boot_seconds,
+        )
+
+    def _sync_dynos(self, formation: _Formation) -> None:
+        """Start or stop dynos so that ``formation.dynos`` numbers 1..quantity."""
+        for number in [n for n in formation.dynos if n > formation.quantity]:
+            del formation.dynos[number]
+        for number in range(1, formation.quantity + 1):
+            if number not in formation.dynos:
+                formation.dynos[number] = self._start_dyno(number)
+
+    def _restart(self, formation: _Formation, number: int | None = None) -> None:
+        """Restart one dyno (or every dyno) of ``formation``: new process, booting again."""
+        for n, dyno in list(formation.dynos.items()):
+            if number in (None, n):
+                formation.dynos[n] = self._start_dyno(n, dyno.generation + 1)
+
+    def _dyno_state(self, dyno: _Dyno) -> str:
+        if dyno.crashed_at is not None:
+            return "crashed"
+        return "up" if self._clock() - dyno.started >= dyno.boot else "starting"
+
+    def _find_dyno(self, app: _App, ident: str) -> tuple[_Formation, int] | None:
+        """The formation and number of dyno ``ident`` (a name like ``web.1``, or an id)."""
+        for formation in app.formation.values():
+            for number, dyno in formation.dynos.items():
+                name = f"{formation.type}.{number}"
+                if ident in (name, self._dyno_id(app, name, dyno)):
+                    return formation, number
+        return None
+
+    @staticmethod
+    def _dyno_id(app: _App, name: str, dyno: _Dyno) -> str:
+        return _stable_id("dyno", f"{app.name}/{name}/{dyno.generation}")
+
     def _formation(self, app: str, process_type: str) -> _Formation:
         try:
             return self._apps[app].formation[process_type]
@@ -684,12 +817,19 @@ class HerokuEmulator(BackgroundHTTPServer):
                 delay += fault.delay
                 response = self._fault_response(fault)
             else:
+                extra: dict[str, str] = {}
                 try:
-                    status, payload = self._serve(method, path, lowered, parsed, body_is_json)
+                    status, payload, extra = self._serve(
+                        method, path, lowered, parsed, body_is_json
+                    )
                 except _ApiError as exc:
                     status, payload = exc.status, exc.payload
                 remaining = 0 if status == 429 else self._bucket.remaining()
-                response = _json_response(status, payload, {"RateLimit-Remaining": str(remaining)})
+                response = _json_response(
+                    status, payload, {"RateLimit-Remaining": str(remaining), **extra}
+                )
+                if method in ("GET", "HEAD") and status in (200, 206):
+                    response = _conditional(response, lowered.get("if-none-match"))
             response.headers["Request-Id"] = request_id
             response.delay = delay
             record.status = response.status
@@ -722,25 +862,29 @@ class HerokuEmulator(BackgroundHTTPServer):
         headers: Mapping[str, str],
         data: Any,
         body_is_json: bool,
-    ) -> tuple[int, Any]:
-        """Route one request; returns (status, JSON payload). Caller holds the lock."""
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Route one request; returns (status, JSON payload, headers). Caller holds the lock."""
         if not _ACCEPT_RE.search(headers.get("accept", "")):
             raise _ApiError(406, "not_acceptable")
         if not self._authorized(headers.get("authorization")):
             raise _ApiError(401, "unauthorized")
         parts = _segments(path)
+        if method == "HEAD":
+            method = "GET"  # the same answer; the handler leaves the body out
         if method == "GET" and parts == ["account", "rate-limits"]:
             # Documented as not counting towards the rate limit.
-            return 200, {"remaining": self._bucket.remaining()}
+            return 200, {"remaining": self._bucket.remaining()}, {}
         if not self._bucket.take():
             raise _ApiError(429, "rate_limit")
         if not body_is_json:
             raise _ApiError(400, "bad_request", "Invalid JSON in request body.")
+        wanted_range = headers.get("range")
 
         if method == "GET" and parts == ["account"]:
-            return 200, self._account_json()
+            return 200, self._account_json(), {}
         if method == "GET" and parts == ["apps"]:
-            return 200, [self._app_json(app) for app in self._apps.values()]
+            apps = [self._app_json(app) for app in self._apps.values()]
+            return _paginate(apps, wanted_range, ("id", "name"))
         if len(parts) >= 2 and parts[0] == "apps":
             app = self._find_app(parts[1])
             route = (method, len(parts), parts[2] if len(parts) > 2 else None)
@@ -749,20 +893,77 @@ class HerokuEmulator(BackgroundHTTPServer):
             if app is None:
                 raise _ApiError(404, "not_found", "Couldn't find that app.", resource="app")
             if len(parts) == 2:
-                return 200, self._app_json(app)
+                return 200, self._app_json(app), {}
+            if parts[2] == "dynos":
+                return self._serve_dynos(
+                    method, app, parts[3] if len(parts) == 4 else None, wanted_range
+                )
+            if parts[2] == "config-vars":
+                if method == "PATCH":
+                    self._update_config(app, data)
+                return 200, dict(app.config_vars), {}
             if len(parts) == 3 and method == "GET":
-                return 200, [self._formation_json(app, f) for f in app.formation.values()]
+                formations = [self._formation_json(app, f) for f in app.formation.values()]
+                return _paginate(formations, wanted_range, ("id", "type"))
             if len(parts) == 3:
-                return 200, self._batch_update(app, data)
+                return 200, self._batch_update(app, data), {}
             formation = self._find_formation(app, parts[3])
             if method == "GET":
-                return 200, self._formation_json(app, formation)
+                return 200, self._formation_json(app, formation), {}
             if not isinstance(data, dict):
                 raise _ApiError(400, "bad_request", "Request body must be a JSON object.")
             changes = self._validate_update(formation, data)
             self._apply(app, formation, *changes)
-            return 200, self._formation_json(app, formation)
+            return 200, self._formation_json(app, formation), {}
         raise _ApiError(404, "not_found", _ROUTE_NOT_FOUND)
+
+    def _serve_dynos(
+        self, method: str, app: _App, ident: str | None, wanted_range: str | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        """``GET`` lists or reads dynos; ``DELETE`` restarts one or all (answers ``{}``)."""
+        if ident is None:
+            if method == "DELETE":
+                for formation in app.formation.values():
+                    self._restart(formation)
+                return 202, {}, {}
+            dynos = [
+                self._dyno_json(app, formation, dyno)
+                for formation in app.formation.values()
+                for dyno in formation.dynos.values()
+            ]
+            return _paginate(dynos, wanted_range, ("id", "name"))
+        found = self._find_dyno(app, ident)
+        if found is None:
+            raise _ApiError(404, "not_found", "Couldn't find that dyno.", resource="dyno")
+        formation, number = found
+        if method == "DELETE":
+            self._restart(formation, number)
+            return 202, {}, {}
+        return 200, self._dyno_json(app, formation, formation.dynos[number]), {}
+
+    def _update_config(self, app: _App, data: Any) -> None:
+        """Set (or with null, unset) config vars; a new release restarts every dyno."""
+        if not isinstance(data, dict):
+            raise _ApiError(422, "invalid_params", "Config vars must be a JSON object.")
+        for key, value in data.items():
+            if not _CONFIG_KEY_RE.fullmatch(key) or not (value is None or isinstance(value, str)):
+                raise _ApiError(
+                    422,
+                    "invalid_params",
+                    "Config var names must be letters, digits and underscores, "
+                    "and values strings (or null to unset).",
+                )
+        if not data:
+            return
+        for key, value in data.items():
+            if value is None:
+                app.config_vars.pop(key, None)
+            else:
+                app.config_vars[key] = value
+        app.release += 1
+        app.updated_at = _timestamp()
+        for formation in app.formation.values():
+            self._restart(formation)
 
     def _find_formation(self, app: _App, ident: str) -> _Formation:
         formation = app.formation.get(ident) or next(
@@ -829,10 +1030,14 @@ class HerokuEmulator(BackgroundHTTPServer):
 
     def _apply(self, app: _App, formation: _Formation, quantity: int, size: str) -> None:
         now = _timestamp()
+        resized = size != formation.size
         formation.quantity = quantity
         formation.size = size
         formation.updated_at = now
         app.updated_at = now
+        self._sync_dynos(formation)
+        if resized:
+            self._restart(formation)
 
     def _account_json(self) -> dict[str, Any]:
         """The account object: every property of definitions.account (strictProperties)."""
@@ -899,6 +1104,33 @@ class HerokuEmulator(BackgroundHTTPServer):
             "updated_at": formation.updated_at,
         }
 
+    def _dyno_json(self, app: _App, formation: _Formation, dyno: _Dyno) -> dict[str, Any]:
+        """The dyno object: every property of definitions.dyno (strictProperties)."""
+        name = f"{formation.type}.{dyno.number}"
+        state = self._dyno_state(dyno)
+        if state == "crashed":
+            changed = dyno.crashed_at or dyno.started_at
+        elif state == "up":
+            changed = dyno.started_at + timedelta(seconds=dyno.boot)
+        else:
+            changed = dyno.started_at
+        return {
+            "attach_url": None,
+            "command": formation.command,
+            "created_at": _timestamp(dyno.started_at),
+            "id": self._dyno_id(app, name, dyno),
+            "name": name,
+            "release": {
+                "id": _stable_id("release", f"{app.name}/v{app.release}"),
+                "version": app.release,
+            },
+            "app": {"name": app.name, "id": app.id},
+            "size": formation.size,
+            "state": state,
+            "type": formation.type,
+            "updated_at": _timestamp(changed),
+        }
+
     # -- control surface ----------------------------------------------------
 
     def _handle_control(self, method: str, raw_path: str, body: bytes) -> _Response:
@@ -908,7 +1140,9 @@ class HerokuEmulator(BackgroundHTTPServer):
         kwargs; ``body`` as a string), ``DELETE faults``, ``GET|POST quantity``
         (``{"app", "type", "quantity"}``; GET takes ``?app=&type=``),
         ``GET|POST rate-limit`` (``{"remaining"}``), ``POST latency``
-        (``{"seconds"}``), ``GET patches[?app=]``.
+        (``{"seconds"}``), ``GET patches[?app=]``, ``GET dynos?app=`` (``{name:
+        state}``), ``POST crash`` (``{"app", "dyno"}``), ``POST boot-seconds``
+        (``{"seconds"}``).
         """
         split = urlsplit(raw_path)
         action = split.path[len(CONTROL_PREFIX) :].strip("/")
@@ -959,17 +1193,130 @@ class HerokuEmulator(BackgroundHTTPServer):
             return {"seconds": seconds}
         if (method, action) == ("GET", "patches"):
             return self.patches(query.get("app"))
+        if (method, action) == ("GET", "dynos"):
+            return self.dyno_states(query.get("app", ""))
+        if (method, action) == ("POST", "crash"):
+            self.crash_dyno(_field(data, "app"), _field(data, "dyno"))
+            return {"ok": True}
+        if (method, action) == ("POST", "boot-seconds"):
+            seconds = _field(data, "seconds")
+            self.set_boot_seconds(seconds)
+            return {"seconds": seconds}
         raise KeyError(f"unknown control endpoint {method} {CONTROL_PREFIX}{action}")
 
 
 # (method, number of path segments, third segment) of the /apps/{app}... routes.
 _APP_ROUTES = {
     ("GET", 2, None),
+    ("GET", 3, "dynos"),
+    ("DELETE", 3, "dynos"),
+    ("GET", 4, "dynos"),
+    ("DELETE", 4, "dynos"),
+    ("GET", 3, "config-vars"),
+    ("PATCH", 3, "config-vars"),
     ("GET", 3, "formation"),
     ("PATCH", 3, "formation"),
     ("GET", 4, "formation"),
     ("PATCH", 4, "formation"),
 }
+
+
+_RANGE_RE = re.compile(
+    r"^\s*(?P<field>[a-z_]+)\s+(?P<after>\])?(?P<first>[^;]*?)\.\.(?P<last>[^;\[]*)(?P<before>\[)?"
+    r"\s*(?:;(?P<params>.*))?$"
+)
+DEFAULT_PAGE_SIZE = 200
+"""Items per list answer when the Range says no ``max``."""
+MAX_PAGE_SIZE = 1000
+"""The largest ``max`` a Range may ask for."""
+
+
+def _bad_range(message: str) -> _ApiError:
+    return _ApiError(416, "requested_range_not_satisfiable", message)
+
+
+def _paginate(
+    items: list[dict[str, Any]], header: str | None, fields: tuple[str, ...]
+) -> tuple[int, list[dict[str, Any]], dict[str, str]]:
+    """One page of ``items`` as the Platform API serves lists: (status, page, headers).
+
+    ``header`` is the request's ``Range`` (None: ``id ..; max=200``); ``fields``
+    the attributes it may sort by. 206 and ``Next-Range`` while more remain.
+    """
+    field, after, first, last, before, order, size = "id", False, "", "", False, "asc", 0
+    if header is not None and header.strip():
+        match = _RANGE_RE.match(header)
+        if match is None or len(header) > 1000:
+            raise _bad_range("Invalid Range header: expected e.g. `id ..; max=200`.")
+        field, after, before = match["field"], bool(match["after"]), bool(match["before"])
+        first, last = match["first"].strip(), match["last"].strip()
+        if field not in fields:
+            raise _bad_range(f"Range must be by one of: {', '.join(fields)}.")
+        for param in re.split(r"[;,]", match["params"] or ""):
+            key, _, value = (part.strip() for part in param.partition("="))
+            if not key:
+                continue
+            if key == "max" and value.isdigit() and 1 <= int(value) <= MAX_PAGE_SIZE:
+                size = int(value)
+            elif key == "order" and value in ("asc", "desc"):
+                order = value
+            else:
+                raise _bad_range(
+                    f"Invalid Range parameter {param.strip()[:40]!r}: "
+                    f"use max=1..{MAX_PAGE_SIZE} and order=asc|desc."
+                )
+    size = size or DEFAULT_PAGE_SIZE
+    descending = order == "desc"
+
+    def after_start(value: str) -> bool:
+        if not first:
+            return True
+        if descending:
+            return value < first if after else value <= first
+        return value > first if after else value >= first
+
+    def before_end(value: str) -> bool:
+        if not last:
+            return True
+        if descending:
+            return value > last if before else value >= last
+        return value < last if before else value <= last
+
+    ordered = sorted(items, key=lambda item: (str(item[field]), item["id"]), reverse=descending)
+    selected = [
+        item for item in ordered if after_start(str(item[field])) and before_end(str(item[field]))
+    ]
+    page = selected[:size]
+    headers = {"Accept-Ranges": ", ".join(fields)}
+    if page:
+        headers["Content-Range"] = f"{field} {page[0][field]}..{page[-1][field]}"
+    if len(selected) <= size:
+        return 200, page, headers
+    next_range = f"{field} ]{page[-1][field]}..{last}{'[' if before else ''}; max={size}"
+    headers["Next-Range"] = next_range + (", order=desc" if descending else "")
+    return 206, page, headers
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _conditional(response: _Response, if_none_match: str | None) -> _Response:
+    """Add an ``ETag``; answer 304 (no body) when ``If-None-Match`` names it."""
+    etag = _etag(response.body)
+    response.headers["ETag"] = etag
+    if if_none_match is None:
+        return response
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    if etag not in tags and "*" not in tags:
+        return response
+    headers = {k: v for k, v in response.headers.items() if k != "Content-Type"}
+    return _Response(304, b"", headers)
+
+
+def _check_seconds(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
 
 
 def _field(data: Mapping[str, Any], name: str) -> Any:
@@ -1020,13 +1367,13 @@ def _parse_formation(specs: list[str], quantity: int) -> dict[str, int]:
     return formation
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "autoscalebot emulate heroku") -> int:
     """Run the emulator until SIGTERM/SIGINT; returns the exit status.
 
     Prints ``heroku emulator listening on http://127.0.0.1:PORT`` once ready.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m autoscalebot.emulator.heroku",
+        prog=prog,
         description="Serve a Heroku Platform API emulator on loopback.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
@@ -1059,6 +1406,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="Standard-1X", help="dyno size of every process type")
     parser.add_argument("--rate-limit", type=int, default=4500, help="request tokens")
     parser.add_argument(
+        "--boot-seconds",
+        type=float,
+        default=0.0,
+        help="seconds a dyno is 'starting' before it is 'up'",
+    )
+    parser.add_argument(
         "--regain-per-minute", type=float, default=75, help="tokens regained per minute"
     )
     parser.add_argument("--verbose", action="store_true", help="log each request line")
@@ -1084,6 +1437,7 @@ def main(argv: list[str] | None = None) -> int:
             api_key=args.api_key,
             rate_limit=args.rate_limit,
             regain_per_minute=args.regain_per_minute,
+            boot_seconds=args.boot_seconds,
         )
         formation = _parse_formation(args.formation, args.quantity)
         for name, web_url in zip(apps, web_urls, strict=True):

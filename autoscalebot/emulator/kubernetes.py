@@ -7,7 +7,21 @@ tested (and tried) against real HTTP, faithful to the wire formats:
   answer an ``autoscaling/v1`` ``Scale`` (``metadata`` with ``name``,
   ``namespace``, ``uid``, ``resourceVersion``, ``creationTimestamp``;
   ``spec.replicas``; ``status.replicas`` and ``status.selector``);
-  ``GET .../deployments/{name}`` a small ``apps/v1`` ``Deployment``.
+  ``GET .../deployments/{name}`` (and ``.../status``) an ``apps/v1``
+  ``Deployment`` with the defaults the API server fills in (``strategy``,
+  ``revisionHistoryLimit``, ``progressDeadlineSeconds``, the pod template's);
+  ``GET /apis/apps/v1/namespaces/{ns}/deployments`` and
+  ``GET /apis/apps/v1/deployments`` a ``DeploymentList`` (``labelSelector``
+  with ``key=value`` terms is honoured).
+* ``metadata.generation`` starts at 1 and goes up by 1 on each change of the
+  spec; ``status.observedGeneration`` follows it at once (the controller is
+  quick); ``status.replicas`` and ``updatedReplicas`` are the pods that exist
+  (the new count, at once), ``readyReplicas`` and ``availableReplicas`` the
+  pods up: a new pod is ready ``rollout_seconds`` after it was created. Scaling
+  down removes pods not yet ready first. The ``Available`` condition is
+  ``True`` while no more than 25% of the pods (rounded down, the default
+  ``maxUnavailable``) are unavailable; a status change bumps
+  ``resourceVersion``, as the controller's status write does.
 * ``PATCH`` takes ``application/merge-patch+json`` and
   ``application/strategic-merge-patch+json`` (the same thing for a Scale)
   and ``application/json-patch+json`` (``add``/``replace``/``test``); any
@@ -21,10 +35,9 @@ tested (and tried) against real HTTP, faithful to the wire formats:
   unknown Deployment, ``409 Conflict``, ``415``, ``422 Invalid`` for a
   negative count, ``400 BadRequest`` for malformed JSON, and injected faults
   (``429`` with ``Retry-After``, ``500``, ...).
-* ``status.replicas`` follows ``spec.replicas`` after ``rollout_seconds``,
-  as pods take a while to start or stop.
 
-Server-side apply (``application/apply-patch+yaml``), watches and every other
+Server-side apply (``application/apply-patch+yaml``), writes to the
+Deployment itself, ``limit``/``continue`` paging, watches and every other
 resource are not implemented. Requests are recorded with the token redacted.
 Serve it from a shell with ``python -m autoscalebot.emulator.kubernetes``.
 """
@@ -34,6 +47,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import hashlib
 import hmac
 import json
 import logging
@@ -44,10 +58,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from autoscalebot.emulator.server import BackgroundHTTPServer, LoopbackHTTPServer, stop_on_signals
 
@@ -63,15 +77,12 @@ APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 """What the API server accepts for PATCH on built-in types, in its own order."""
 
-_ROUTE = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/scale)?/?$")
+_ROUTE = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/scale|/status)?/?$")
+_LIST_ROUTE = re.compile(r"^/apis/apps/v1/(?:namespaces/([^/]+)/)?deployments/?$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _VERBS = {"GET": "get", "PATCH": "patch", "PUT": "update"}
 _REDACTED = "[REDACTED]"
 _MAX_BODY = 1 << 20
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def status_body(
@@ -141,6 +152,11 @@ def _invalid(name: str, value: Any, detail: str) -> _StatusError:
     )
 
 
+def _wall(moment: float, clock_zero: float, wall_zero: datetime) -> str:
+    """The wall time of emulator clock reading ``moment``, as the API server writes times."""
+    return (wall_zero + timedelta(seconds=moment - clock_zero)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @dataclasses.dataclass
 class Deployment:
     """One Deployment's state, as far as scaling cares."""
@@ -150,15 +166,20 @@ class Deployment:
     uid: str
     created: str
     resource_version: int
+    generation: int
     replicas: int
-    observed: int  # status.replicas: pods that exist now
-    observed_target: int
-    observed_since: float
+    pods: list[float]  # the clock reading at which each existing pod is (or was) ready
     labels: dict[str, str]
+    available: bool  # the Available condition's status, as last written
+    available_since: str  # its lastTransitionTime
 
     @property
     def selector(self) -> str:
         return ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+
+    def ready(self, now: float) -> int:
+        """Pods ready at ``now``."""
+        return sum(1 for ready_at in self.pods if ready_at <= now)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -176,28 +197,84 @@ class Deployment:
             "metadata": self.metadata(),
             # Go's omitempty: a Scale of 0 replicas has an empty spec.
             "spec": {"replicas": self.replicas} if self.replicas else {},
-            "status": {"replicas": self.observed, "selector": self.selector},
+            "status": {"replicas": len(self.pods), "selector": self.selector},
         }
 
-    def deployment_json(self) -> dict[str, Any]:
+    def deployment_json(self, now: float) -> dict[str, Any]:
+        labels = dict(self.labels)
+        template_hash = hashlib.sha256(self.uid.encode()).hexdigest()[:10]
+        container = {
+            "name": "web",
+            "image": "example/web:1",
+            "resources": {},
+            "terminationMessagePath": "/dev/termination-log",
+            "terminationMessagePolicy": "File",
+            "imagePullPolicy": "IfNotPresent",
+        }
+        ready = self.ready(now)
+        counts = {
+            "observedGeneration": self.generation,
+            "replicas": len(self.pods),
+            "updatedReplicas": len(self.pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": len(self.pods) - ready,
+        }
+        # Go's omitempty drops the zero counts.
+        status: dict[str, Any] = {key: value for key, value in counts.items() if value}
+        status["conditions"] = [
+            {
+                "type": "Available",
+                "status": "True" if self.available else "False",
+                "lastUpdateTime": self.available_since,
+                "lastTransitionTime": self.available_since,
+                "reason": "MinimumReplicasAvailable"
+                if self.available
+                else "MinimumReplicasUnavailable",
+                "message": "Deployment has minimum availability."
+                if self.available
+                else "Deployment does not have minimum availability.",
+            },
+            {
+                "type": "Progressing",
+                "status": "True",
+                "lastUpdateTime": self.created,
+                "lastTransitionTime": self.created,
+                "reason": "NewReplicaSetAvailable",
+                "message": f'ReplicaSet "{self.name}-{template_hash}" has successfully progressed.',
+            },
+        ]
         return {
             "kind": "Deployment",
             "apiVersion": "apps/v1",
             "metadata": self.metadata()
-            | {"labels": dict(self.labels), "generation": self.resource_version},
+            | {
+                "generation": self.generation,
+                "labels": labels,
+                "annotations": {"deployment.kubernetes.io/revision": "1"},
+            },
             "spec": {
                 "replicas": self.replicas,
-                "selector": {"matchLabels": dict(self.labels)},
+                "selector": {"matchLabels": dict(labels)},
                 "template": {
-                    "metadata": {"labels": dict(self.labels)},
-                    "spec": {"containers": [{"name": "web", "image": "example/web:1"}]},
+                    "metadata": {"labels": dict(labels)},
+                    "spec": {
+                        "containers": [container],
+                        "restartPolicy": "Always",
+                        "terminationGracePeriodSeconds": 30,
+                        "dnsPolicy": "ClusterFirst",
+                        "securityContext": {},
+                        "schedulerName": "default-scheduler",
+                    },
                 },
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+                },
+                "revisionHistoryLimit": 10,
+                "progressDeadlineSeconds": 600,
             },
-            "status": {
-                "replicas": self.observed,
-                "readyReplicas": self.observed,
-                "availableReplicas": self.observed,
-            },
+            "status": status,
         }
 
 
@@ -327,7 +404,10 @@ class KubernetesEmulator(BackgroundHTTPServer):
         self.service_account = service_account
         """The user named in 403 messages (the bot's service account)."""
         self.rollout_seconds = rollout_seconds
+        """Seconds from a pod's creation to its readiness."""
         self._clock = clock
+        self._clock_zero = clock()
+        self._wall_zero = datetime.now(UTC)
         self._lock = threading.Lock()
         self._deployments: dict[tuple[str, str], Deployment] = {}
         self._revision = 1000  # one counter for all objects, like etcd's
@@ -367,17 +447,19 @@ class KubernetesEmulator(BackgroundHTTPServer):
             if (namespace, name) in self._deployments:
                 raise ValueError(f"deployment {namespace}/{name} already exists")
             self._revision += 1
+            now = self._clock()
             self._deployments[(namespace, name)] = Deployment(
                 namespace=namespace,
                 name=name,
                 uid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8s-emulator/{namespace}/{name}")),
-                created=_now(),
+                created=self._wall(now),
                 resource_version=self._revision,
+                generation=1,
                 replicas=replicas,
-                observed=replicas,
-                observed_target=replicas,
-                observed_since=self._clock(),
+                pods=[now] * replicas,  # a Deployment added here has been up a while
                 labels=dict(labels or {"app": name}),
+                available=True,
+                available_since=self._wall(now),
             )
 
     def replicas(self, namespace: str, name: str) -> int:
@@ -386,11 +468,18 @@ class KubernetesEmulator(BackgroundHTTPServer):
             return self._deployments[(namespace, name)].replicas
 
     def observed_replicas(self, namespace: str, name: str) -> int:
-        """``status.replicas`` now: the pods that exist."""
+        """``status.readyReplicas`` now: the pods up (``spec.replicas`` once the rollout is done)."""
         with self._lock:
             deployment = self._deployments[(namespace, name)]
             self._settle(deployment)
-            return deployment.observed
+            return deployment.ready(self._clock())
+
+    def deployment(self, namespace: str, name: str) -> dict[str, Any]:
+        """The ``Deployment`` as a GET would answer it now (KeyError if there is none)."""
+        with self._lock:
+            deployment = self._deployments[(namespace, name)]
+            self._settle(deployment)
+            return deployment.deployment_json(self._clock())
 
     def set_replicas(self, namespace: str, name: str, n: int) -> None:
         """Scale behind the client's back (``kubectl scale`` by someone else)."""
@@ -487,7 +576,8 @@ class KubernetesEmulator(BackgroundHTTPServer):
                         self._faults.remove(fault)
                     delay += fault.delay
                     raise self._fault_error(fault)
-                code, payload = self._serve(method, urlsplit(raw_path).path, lowered, text)
+                split = urlsplit(raw_path)
+                code, payload = self._serve(method, split.path, split.query, lowered, text)
             except _StatusError as exc:
                 code, payload = exc.code, exc.body
                 extra |= exc.headers
@@ -506,24 +596,28 @@ class KubernetesEmulator(BackgroundHTTPServer):
             error.headers["Retry-After"] = str(int(fault.retry_after))
         return error
 
-    def _serve(self, method: str, path: str, headers: dict[str, str], text: str) -> tuple[int, Any]:
+    def _serve(
+        self, method: str, path: str, query: str, headers: dict[str, str], text: str
+    ) -> tuple[int, Any]:
         """Route and answer; the caller holds the lock."""
         if not self._authorized(headers.get("authorization", "")):
             raise _StatusError(401, "Unauthorized", "Unauthorized")
+        listing = _LIST_ROUTE.match(path)
+        if listing is not None:
+            if method != "GET":
+                raise _method_not_allowed()
+            namespace = unquote(listing[1]) if listing[1] is not None else None
+            return 200, self._list(namespace, query)
         match = _ROUTE.match(path)
         if match is None:
             raise _StatusError(
                 404, "NotFound", "the server could not find the requested resource", {}
             )
-        namespace, name, scale = unquote(match[1]), unquote(match[2]), bool(match[3])
+        namespace, name, sub = unquote(match[1]), unquote(match[2]), match[3]
+        scale = sub == "/scale"
         verb = _VERBS.get(method)
         if verb is None or (not scale and method != "GET"):
-            raise _StatusError(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-                {},
-            )
+            raise _method_not_allowed()
         resource = "deployments/scale" if scale else "deployments"
         if scale and verb in self._forbidden:
             raise _StatusError(
@@ -538,7 +632,9 @@ class KubernetesEmulator(BackgroundHTTPServer):
             raise _not_found(name)
         self._settle(deployment)
         if method == "GET":
-            return 200, deployment.scale_json() if scale else deployment.deployment_json()
+            if scale:
+                return 200, deployment.scale_json()
+            return 200, deployment.deployment_json(self._clock())
         wanted = self._wanted(method, headers.get("content-type", ""), text, deployment)
         if self._conflicts > 0:
             self._conflicts -= 1
@@ -546,6 +642,30 @@ class KubernetesEmulator(BackgroundHTTPServer):
         if wanted != deployment.replicas:
             self._write(deployment, wanted)
         return 200, deployment.scale_json()
+
+    def _list(self, namespace: str | None, query: str) -> dict[str, Any]:
+        """A ``DeploymentList`` of ``namespace`` (None: every namespace), in etcd's key order."""
+        params = parse_qs(query)
+        wanted = _parse_selector(params.get("labelSelector", [""])[-1])
+        now = self._clock()
+        items = []
+        for key in sorted(self._deployments):
+            deployment = self._deployments[key]
+            if namespace not in (None, deployment.namespace):
+                continue
+            if any(deployment.labels.get(k) != v for k, v in wanted.items()):
+                continue
+            self._settle(deployment)
+            item = deployment.deployment_json(now)
+            # The API server leaves kind and apiVersion off the items of a list.
+            del item["kind"], item["apiVersion"]
+            items.append(item)
+        return {
+            "kind": "DeploymentList",
+            "apiVersion": "apps/v1",
+            "metadata": {"resourceVersion": str(self._revision)},
+            "items": items,
+        }
 
     def _wanted(self, method: str, content_type: str, text: str, deployment: Deployment) -> int:
         """The replicas a PATCH or PUT body asks for (validated)."""
@@ -592,18 +712,36 @@ class KubernetesEmulator(BackgroundHTTPServer):
         return replicas
 
     def _write(self, deployment: Deployment, replicas: int) -> None:
+        """A new ``spec.replicas``: a new generation; pods created (booting) or removed."""
         self._settle(deployment)
+        now = self._clock()
         self._revision += 1
         deployment.resource_version = self._revision
+        deployment.generation += 1
         deployment.replicas = replicas
-        deployment.observed_target = replicas
-        deployment.observed_since = self._clock()
+        # The ReplicaSet controller deletes pods not yet ready before ready ones.
+        deployment.pods.sort()
+        del deployment.pods[replicas:]
+        deployment.pods.extend([now + self.rollout_seconds] * (replicas - len(deployment.pods)))
         self._settle(deployment)
 
     def _settle(self, deployment: Deployment) -> None:
-        """Pods catch up with the spec once ``rollout_seconds`` have passed."""
-        if self._clock() - deployment.observed_since >= self.rollout_seconds:
-            deployment.observed = deployment.observed_target
+        """Write the status the controller would have written by now (a new resourceVersion)."""
+        now = self._clock()
+        replicas = len(deployment.pods)
+        ready = deployment.ready(now)
+        max_unavailable = replicas * 25 // 100  # "25%" rounds down for maxUnavailable
+        available = ready >= replicas - max_unavailable
+        if available != deployment.available:
+            # It flipped when the last pod needed became ready (or at once, on a write).
+            became = max((t for t in deployment.pods if t <= now), default=now)
+            deployment.available = available
+            deployment.available_since = self._wall(became if available else now)
+            self._revision += 1
+            deployment.resource_version = self._revision
+
+    def _wall(self, moment: float) -> str:
+        return _wall(moment, self._clock_zero, self._wall_zero)
 
     def _authorized(self, header: str) -> bool:
         scheme, _, token = header.strip().partition(" ")
@@ -619,6 +757,30 @@ class KubernetesEmulator(BackgroundHTTPServer):
             else:
                 out[name] = value.replace(self._token, _REDACTED)
         return out
+
+
+def _method_not_allowed() -> _StatusError:
+    return _StatusError(
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+        {},
+    )
+
+
+def _parse_selector(selector: str) -> dict[str, str]:
+    """``a=b,c==d`` as a dict; other selector forms are a 400, as the emulator lacks them."""
+    wanted: dict[str, str] = {}
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        key, sep, value = term.replace("==", "=").partition("=")
+        if not sep or "!" in key or not key.strip():
+            raise _StatusError(
+                400,
+                "BadRequest",
+                f"unable to parse requirement: the emulator supports key=value terms only: {term[:60]!r}",
+            )
+        wanted[key.strip()] = value.strip()
+    return wanted
 
 
 def _check_replicas(n: Any) -> None:
@@ -676,10 +838,10 @@ def _json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "autoscalebot emulate kubernetes") -> int:
     """Serve until SIGTERM/SIGINT. Prints ``kubernetes emulator listening on URL`` once ready."""
     parser = argparse.ArgumentParser(
-        prog="python -m autoscalebot.emulator.kubernetes",
+        prog=prog,
         description="Serve a Kubernetes API emulator (Deployment scale subresource) on loopback.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
@@ -693,7 +855,9 @@ def main(argv: list[str] | None = None) -> int:
         help="repeatable; default web=1",
     )
     parser.add_argument(
-        "--token-file", help="file holding the bearer token to accept (default: emulator-token)"
+        "--token-file",
+        metavar="PATH",
+        help="accept the bearer token written in this file (default: accept the token 'emulator-token')",
     )
     parser.add_argument(
         "--rollout-seconds", type=float, default=0.0, help="pods take this long to follow a scale"

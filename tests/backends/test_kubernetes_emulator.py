@@ -169,14 +169,34 @@ def test_injected_faults(api, k8s):
     assert api.patch(SCALE, headers=MERGE, content=b"{}").text == "<html>oops"
 
 
-def test_status_replicas_follow_the_spec_after_the_rollout_time():
+def test_pods_exist_at_once_and_are_ready_after_the_rollout_time():
     now = [0.0]
     with KubernetesEmulator(token=TOKEN, rollout_seconds=5, clock=lambda: now[0]) as k8s:
         k8s.add_deployment("shop", "web", replicas=1)
         k8s.set_replicas("shop", "web", 3)
         assert (k8s.replicas("shop", "web"), k8s.observed_replicas("shop", "web")) == (3, 1)
+        status = k8s.deployment("shop", "web")["status"]
+        assert (status["replicas"], status["readyReplicas"], status["unavailableReplicas"]) == (
+            3,
+            1,
+            2,
+        )
         now[0] = 5.0
         assert k8s.observed_replicas("shop", "web") == 3
+        assert "unavailableReplicas" not in k8s.deployment("shop", "web")["status"]
+
+
+def test_scaling_down_mid_rollout_removes_the_pods_not_yet_ready_first():
+    now = [0.0]
+    with KubernetesEmulator(token=TOKEN, rollout_seconds=5, clock=lambda: now[0]) as k8s:
+        k8s.add_deployment("shop", "web", replicas=2)
+        k8s.set_replicas("shop", "web", 4)
+        k8s.set_replicas("shop", "web", 3)
+        assert k8s.observed_replicas("shop", "web") == 2
+        k8s.set_replicas("shop", "web", 2)
+        status = k8s.deployment("shop", "web")["status"]
+        assert (status["readyReplicas"], status["availableReplicas"]) == (2, 2)
+        assert k8s.deployment("shop", "web")["metadata"]["generation"] == 4
 
 
 def test_the_token_is_redacted_from_the_request_log(api, k8s):

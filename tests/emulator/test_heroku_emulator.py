@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import select
@@ -12,20 +11,16 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
 
 from autoscalebot.emulator.heroku import HerokuEmulator
+from tests.emulator import heroku_schema
+from tests.emulator.heroku_schema import ERROR_SCHEMA, REPO_ROOT, SCHEMA_PATH
 
-REPO_ROOT = Path(__file__).parents[2]
-SCHEMA_PATH = REPO_ROOT.parent / "shared/heroku/platform-api-schema.json"
-SCHEMA_URI = "http://api.heroku.com/schema"
 API_KEY = "test-key-3f1c9a7e"
 ACCEPT = "application/vnd.heroku+json; version=3"
 HEADERS = {"Accept": ACCEPT, "Authorization": f"Bearer {API_KEY}"}
@@ -33,33 +28,8 @@ HEADERS = {"Accept": ACCEPT, "Authorization": f"Bearer {API_KEY}"}
 # otherwise load the CA bundle for every client, ~50 ms each).
 HTTPX_OPTIONS: dict[str, Any] = {"trust_env": False, "verify": ssl.create_default_context()}
 
-# Heroku's documented error body: an id and a message, sometimes more (url, resource).
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["id", "message"],
-    "properties": {"id": {"type": "string", "minLength": 1}, "message": {"type": "string"}},
-}
-
 
 # -- schema validation --------------------------------------------------------
-
-
-def _strictify(node: Any) -> Any:
-    """Turn the interagent ``strictProperties`` extension into plain JSON Schema.
-
-    Heroku's schema marks objects whose listed properties are always present and
-    exhaustive with ``strictProperties: true``; jsonschema ignores the keyword,
-    so spell it out as ``required`` + ``additionalProperties: false``.
-    """
-    if isinstance(node, dict):
-        node = {key: _strictify(value) for key, value in node.items()}
-        if node.get("strictProperties") is True and "properties" in node:
-            node["required"] = sorted(node["properties"])
-            node["additionalProperties"] = False
-        return node
-    if isinstance(node, list):
-        return [_strictify(item) for item in node]
-    return node
 
 
 @pytest.fixture(scope="module")
@@ -67,27 +37,12 @@ def validator_for() -> Any:
     """Return a function making a Draft 4 validator for ``#/definitions/<name>``."""
     if not SCHEMA_PATH.exists():
         pytest.skip(f"Heroku platform API schema not found at {SCHEMA_PATH}")
-    schema = _strictify(json.loads(SCHEMA_PATH.read_text()))
-    registry = Registry().with_resource(SCHEMA_URI, DRAFT4.create_resource(schema))
-
-    def make(definition: str, *, patch: dict[str, Any] | None = None) -> jsonschema.Validator:
-        root = {"$ref": f"{SCHEMA_URI}#/definitions/{definition}"}
-        reg = registry
-        if patch:
-            patched = copy.deepcopy(schema)
-            for key, value in patch.items():
-                patched["definitions"][definition]["definitions"][key].update(value)
-            reg = Registry().with_resource(SCHEMA_URI, DRAFT4.create_resource(patched))
-        return jsonschema.Draft4Validator(
-            root, registry=reg, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
-        )
-
-    return make
+    return heroku_schema.validator_for
 
 
 def assert_valid(validator: jsonschema.Validator, instance: Any) -> None:
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    errors = heroku_schema.errors_of(validator, instance)
+    assert not errors, "\n".join(errors)
 
 
 def assert_heroku_error(response: httpx.Response, status: int, error_id: str) -> dict[str, Any]:
