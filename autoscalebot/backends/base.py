@@ -19,16 +19,62 @@ Outcome = Literal["pass", "ok", "fail"]
 
 
 @dataclass(frozen=True)
+class QueueSample:
+    """One job queue at one moment: jobs waiting, and how long the oldest has waited.
+
+    ``latency_ms`` is ``None`` when the queue is empty or the oldest job's
+    age is unknown.
+    """
+
+    name: str
+    depth: int
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    """What the app's own middleware saw since the bot's last read (one dyno's view).
+
+    Times are milliseconds; ``queue_*`` is the router-to-app wait
+    (``X-Request-Start``), ``service_*`` the time the app spent on a request.
+    """
+
+    requests: int
+    seconds: float
+    queue_p50_ms: float | None = None
+    queue_p95_ms: float | None = None
+    queue_max_ms: float | None = None
+    service_p50_ms: float | None = None
+    service_p95_ms: float | None = None
+    service_mean_ms: float | None = None
+    busy: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Requests per second over the window."""
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class Measurement:
     """One heartbeat: how long it took and how it ended.
 
     ``latency_ms`` is ``None`` when no answer came (timeout, refused, reset);
-    ``error`` then says why in a few words.
+    ``error`` then says why in a few words. A job-queue probe puts the
+    oldest job's wait across its queues in ``latency_ms`` and each queue in
+    ``queues``; a probe of the request middleware adds ``requests``.
     """
 
     latency_ms: float | None
     status: int | None = None
     error: str | None = None
+    queues: tuple[QueueSample, ...] = ()
+    requests: RequestFigures | None = None
+
+    @property
+    def queue_depth(self) -> int:
+        """Jobs waiting across every queue measured (0 for a heartbeat)."""
+        return sum(q.depth for q in self.queues)
 
     @property
     def broken(self) -> bool:

@@ -35,6 +35,10 @@ class ConfigError(Exception):
 BACKEND_ALIASES: dict[str, dict[str, str]] = {
     "MEASUREMENT_BACKEND": {
         "heartbeat": "autoscalebot.backends.probe.HeartbeatProbe",
+        "requests": "autoscalebot.backends.queues.RequestFiguresProbe",
+        "rq": "autoscalebot.backends.queues.RQProbe",
+        "celery": "autoscalebot.backends.queues.CeleryProbe",
+        "redis-list": "autoscalebot.backends.queues.RedisListProbe",
     },
     "DECISION_BACKEND": {
         "streak": "autoscalebot.backends.policy.StreakPolicy",
@@ -43,12 +47,14 @@ BACKEND_ALIASES: dict[str, dict[str, str]] = {
         "step-scaling": "autoscalebot.backends.policies.step.StepScalingPolicy",
         "judoscale": "autoscalebot.backends.policies.judoscale.JudoscalePolicy",
         "heroku-autoscaling": "autoscalebot.backends.policies.heroku.HerokuAutoscalingPolicy",
+        "queue": "autoscalebot.backends.policies.queue.QueuePolicy",
     },
     "SCALING_BACKEND": {
         "heroku": "autoscalebot.backends.heroku.HerokuScaler",
         "gunicorn": "autoscalebot.backends.gunicorn.GunicornScaler",
         "kubernetes": "autoscalebot.backends.kubernetes.KubernetesScaler",
         "command": "autoscalebot.backends.command.CommandScaler",
+        "process-group": "autoscalebot.backends.processes.ProcessGroupScaler",
     },
     "NOTIFICATION_BACKENDS": {
         "console": "autoscalebot.backends.notification.ConsoleBackend",
@@ -211,6 +217,21 @@ def _url(name: str, raw: Any) -> str:
             name, f"{value!r} is not an http(s) URL", "Write it like 'https://api.heroku.com'."
         )
     return value.rstrip("/")
+
+
+def _names(name: str, raw: Any) -> tuple[str, ...]:
+    """A list of names (queues): ``["high", "default"]`` or ``"high,default"``."""
+    if isinstance(raw, str):
+        raw = [p.strip() for p in raw.split(",")]
+    if not isinstance(raw, list | tuple) or not all(isinstance(p, str) for p in raw):
+        raise ConfigError(name, f"expected a list of names, got {raw!r}")
+    names = tuple(p.strip() for p in raw if p.strip())
+    for part in names:
+        if len(part) > 200 or any(c.isspace() or c == "," for c in part):
+            raise ConfigError(
+                name, f"{part[:40]!r} is not a queue name", "Write names like 'high,default'."
+            )
+    return names
 
 
 def _heartbeat_url(name: str, raw: Any) -> str:
@@ -506,6 +527,46 @@ SPEC: tuple[Setting, ...] = (
         _ranged(0, DAY),
         "Adaptive policy: scale down only to the most any recent estimate allowed over this window.",
     ),
+    Setting(
+        "REDIS_URL",
+        None,
+        _opt_str,
+        "Job queue backends (rq, celery, redis-list): the Redis URL (Celery: its broker URL); default $REDIS_URL; never from TOML.",
+        secret=True,
+    ),
+    Setting(
+        "QUEUES",
+        (),
+        _names,
+        "Job queue backends: the queues to measure, e.g. 'high,default'; default 'default' (rq) or 'celery' (celery).",
+    ),
+    Setting(
+        "QUEUE_LATENCY_UP_IN_SECONDS",
+        30.0,
+        _ranged(0, DAY, low_open=True),
+        "Queue policy: add workers when the oldest job has waited longer than this.",
+        editable=True,
+    ),
+    Setting(
+        "QUEUE_LATENCY_DOWN_IN_SECONDS",
+        5.0,
+        _ranged(0, DAY),
+        "Queue policy: remove workers after NUMBER_OF_PASSES_TO_SCALE_DOWN_AFTER beats with every job waiting less than this.",
+        editable=True,
+    ),
+    Setting(
+        "QUEUE_EMPTY_TO_ZERO_IN_SECONDS",
+        300.0,
+        _ranged(0, DAY),
+        "Queue policy: with MIN_DYNOS 0, stop every worker once the queues have been empty this long.",
+        editable=True,
+    ),
+    Setting(
+        "PROCESS_COMMAND",
+        None,
+        _opt_str,
+        "Process-group scaler: the command of one worker process, e.g. 'rq worker high default' (no shell).",
+    ),
 )
 
 SPEC_BY_NAME: dict[str, Setting] = {s.name: s for s in SPEC}
@@ -587,6 +648,12 @@ class Settings:
     app_boot_seconds: float
     target_percentile: float
     adaptive_down_window_seconds: float
+    redis_url: str | None = field(repr=False)
+    queues: tuple[str, ...]
+    queue_latency_up_in_seconds: float
+    queue_latency_down_in_seconds: float
+    queue_empty_to_zero_in_seconds: float
+    process_command: str | None
     # Names from the settings module that no built-in knows: for third-party backends.
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Where each value came from (name -> "default", "module", "toml", "env", "flag").
