@@ -460,6 +460,83 @@ def test_control_endpoints(heroku: HerokuEmulator, client: httpx.Client) -> None
         assert control.get("/nothing-here").status_code == 404
 
 
+# -- dynos, config vars, ranges ---------------------------------------------------------
+
+
+def test_dynos_boot_on_the_injected_clock_and_crash_through_the_control_surface(
+    validator_for: Any,
+) -> None:
+    now = [0.0]
+    with HerokuEmulator(api_key=API_KEY, boot_seconds=10, clock=lambda: now[0]) as heroku:
+        heroku.add_app("example-app", formation={"web": 2})
+        with httpx.Client(base_url=heroku.url, headers=HEADERS, **HTTPX_OPTIONS) as client:
+            listing = client.get("/apps/example-app/dynos").json()
+            for dyno in listing:
+                assert_valid(validator_for("dyno"), dyno)
+            assert {d["name"]: d["state"] for d in listing} == {
+                "web.1": "starting",
+                "web.2": "starting",
+            }
+            now[0] = 10.0
+            assert client.get("/apps/example-app/dynos/web.2").json()["state"] == "up"
+            control = f"{heroku.url}/__emulator__"
+            crash = {"app": "example-app", "dyno": "web.2"}
+            assert httpx.post(f"{control}/crash", json=crash, **HTTPX_OPTIONS).is_success
+            states = httpx.get(f"{control}/dynos?app=example-app", **HTTPX_OPTIONS).json()
+            assert states == {"web.1": "up", "web.2": "crashed"}
+            crashed = client.get("/apps/example-app/dynos/web.2").json()
+            assert client.get(f"/apps/example-app/dynos/{crashed['id']}").json() == crashed
+
+            httpx.post(f"{control}/boot-seconds", json={"seconds": 0}, **HTTPX_OPTIONS)
+            assert client.delete("/apps/example-app/dynos").status_code == 202
+            assert heroku.dyno_states("example-app") == {"web.1": "up", "web.2": "up"}
+            restarted = client.get("/apps/example-app/dynos/web.2").json()
+            assert restarted["id"] != crashed["id"]  # a restart is a new process
+            assert_heroku_error(client.get("/apps/example-app/dynos/web.9"), 404, "not_found")
+            assert (
+                httpx.post(f"{control}/crash", json={"app": "x"}, **HTTPX_OPTIONS).status_code
+                == 400
+            )
+
+
+def test_config_vars_patch_rejects_what_heroku_rejects(
+    heroku: HerokuEmulator, client: httpx.Client
+) -> None:
+    for bad in ([], {"BAD-NAME": "x"}, {"N": 3}):
+        response = client.patch("/apps/example-app/config-vars", json=bad)
+        assert_heroku_error(response, 422, "invalid_params")
+    assert heroku.config_vars("example-app") == {}
+    with pytest.raises(ValueError, match="config var"):
+        heroku.add_app("other-app", config_vars={"A B": "x"})
+
+
+@pytest.mark.parametrize(
+    ("wanted", "names", "status"),
+    [
+        ("name ..; order=desc, max=2", ["example-app", "app-d"], 206),
+        ("name app-b..app-c", ["app-b", "app-c"], 200),
+        ("name ]app-b..app-d[", ["app-c"], 200),
+        ("name app-c..; order=desc", ["app-c", "app-b", "app-a"], 200),
+    ],
+)
+def test_range_bounds_and_order(
+    heroku: HerokuEmulator, client: httpx.Client, wanted: str, names: list[str], status: int
+) -> None:
+    for name in ("app-a", "app-b", "app-c", "app-d"):
+        heroku.add_app(name)
+    response = client.get("/apps", headers={"Range": wanted})
+    assert response.status_code == status
+    assert [app["name"] for app in response.json()] == names
+
+
+def test_if_none_match_star_and_list_of_tags(client: httpx.Client) -> None:
+    etag = client.get("/apps/example-app").headers["ETag"]
+    for header in ("*", f'"other", W/{etag}'):
+        response = client.get("/apps/example-app", headers={"If-None-Match": header})
+        assert response.status_code == 304 and response.content == b""
+    assert client.get("/apps/example-app", headers={"If-None-Match": '"x"'}).status_code == 200
+
+
 # -- construction -------------------------------------------------------------------
 
 
