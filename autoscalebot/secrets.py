@@ -164,7 +164,9 @@ class Scrubber:
             return type(value)(items) if isinstance(value, list) else tuple(items)
         if isinstance(value, dict):
             pairs = [(self._walk(k), self._walk(v)) for k, v in value.items()]
-            if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
+            if all(
+                k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)
+            ):
                 return value
             return dict(pairs)
         return value
