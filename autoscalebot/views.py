@@ -1,6 +1,8 @@
 """The heartbeat view the bot times: it touches the database, the cache and the disk.
 
-Healthy: ``200`` with the body ``ok``. When a part fails: ``503`` with a short
+Healthy: ``200`` with the body ``ok`` (or, to a client that accepts
+``application/json``, the request figures of :mod:`autoscalebot.middleware`
+since the last such read, with ``"status": "ok"``). When a part fails: ``503`` with a short
 body naming only the part (``unhealthy: cache``); the exception goes to the
 ``autoscalebot.views`` logger, never into the response. Each part's time is in
 the ``Server-Timing`` header (``db;dur=0.21, cache;dur=0.05, disk;dur=0.09``,
@@ -144,7 +146,20 @@ def heartbeat(request: HttpRequest) -> HttpResponse:
             timings.append(f"{name};dur={(time.perf_counter() - started) * 1000:.3f}")
         else:
             timings.append(f'{name};desc="skipped"')
-    if failed:
+    if "application/json" in request.headers.get("Accept", ""):
+        # The ``requests`` measurement backend: this process's request figures since
+        # its last read (autoscalebot.middleware), next to the same verdict.
+        from autoscalebot.middleware import figures_json
+
+        body = figures_json(
+            reader_counted=True,
+            status="unhealthy" if failed else "ok",
+            failed=failed,
+        )
+        response = HttpResponse(
+            body, status=503 if failed else 200, content_type="application/json"
+        )
+    elif failed:
         response = HttpResponse(
             f"unhealthy: {', '.join(failed)}\n",
             status=503,
