@@ -79,6 +79,22 @@ class HerokuScaler(BaseBackend):
         url = body.get("web_url") if isinstance(body, dict) else None
         return url if isinstance(url, str) else None
 
+    def readiness(self) -> tuple[int, int] | None:
+        """``(up, starting)``: the ``PROCESS_TYPE`` dynos Heroku says serve, and boot.
+
+        Crashed, idle and down dynos count as neither. Read from the app's
+        dyno list (its first page: 200 dynos of all types).
+        """
+        body = self._call("GET", f"/apps/{quote(self.app, safe='')}/dynos")
+        if not isinstance(body, list):
+            raise ScalerError("Heroku answered the dyno list without a list", kind="protocol")
+        states = [
+            dyno.get("state")
+            for dyno in body
+            if isinstance(dyno, dict) and dyno.get("type") == self.process_type
+        ]
+        return states.count("up"), states.count("starting")
+
     def close(self) -> None:
         self._client.close()
 

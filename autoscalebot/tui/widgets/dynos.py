@@ -28,6 +28,12 @@ class DynosPanel(StatusView):
         text = Text()
         text.append("now    ", dim)
         text.append("?" if status.current is None else str(status.current), style("dynos--count"))
+        # (up, starting) when the platform says which dynos serve (Heroku's dyno
+        # states, Kubernetes' readyReplicas); absent, the count stands alone.
+        readiness = getattr(status, "readiness", None)
+        if readiness is not None:
+            up, starting = readiness
+            text.append(f"  {up} up" + (f", {starting} starting" if starting else ""), dim)
         if status.target is not None and status.target != status.current:
             text.append("  → target ", dim)
             text.append(str(status.target), style("dynos--target"))
