@@ -16,11 +16,18 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
-from autoscalebot.config import ConfigError
-from autoscalebot.engine.events import Stopped
+from autoscalebot.config import ConfigError, default_config_path
+from autoscalebot.engine.events import Listening, Stopped
 from autoscalebot.logfmt import LogfmtSink
 from autoscalebot.metrics import serving_metrics
-from autoscalebot.runtime import EngineThread, add_arguments, build_engine, resolve_settings
+from autoscalebot.runtime import (
+    EngineThread,
+    add_arguments,
+    build_engine,
+    fan_out,
+    open_control,
+    resolve_settings,
+)
 
 USAGE_ERROR = 2
 # Seconds a scale call in flight at SIGTERM may take to answer before exit.
@@ -31,9 +38,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="autoscalebot",
         description="Keep a web app's dyno count right-sized from its heartbeat latency.",
-        epilog="Also: 'autoscalebot simulate --help' (backtest settings on a load trace), "
-        "'autoscalebot emulate heroku|kubernetes|heartbeat --help' (loopback emulators), "
-        "'autoscalebot-tui' (the operator console).",
+        epilog="Also: 'autoscalebot ctl --help' (one command to the running bot), "
+        "'autoscalebot simulate --help' (backtest settings on a load trace), "
+        "'autoscalebot emulate --help' (loopback emulators), "
+        "'autoscalebot-tui' (the operator console; --attach steers the running bot).",
     )
     add_arguments(p)
     p.add_argument(
@@ -44,24 +52,53 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+EMULATORS = {
+    "heroku": "the Heroku Platform API (apps, formation, rate limits)",
+    "kubernetes": "the Kubernetes API (Deployments and their scale)",
+    "heartbeat": "a heartbeat URL with a latency and status you control",
+}
+
+
+def emulate(argv: list[str]) -> int:
+    """``autoscalebot emulate NAME ...``: one of the loopback emulators."""
+    p = argparse.ArgumentParser(
+        prog="autoscalebot emulate",
+        description="Serve an emulator on loopback, for trying the bot without an account.",
+        epilog="Each has its own options: 'autoscalebot emulate NAME --help'.",
+    )
+    p.add_argument(
+        "name",
+        choices=sorted(EMULATORS),
+        metavar="NAME",
+        help=", ".join(f"{name}: {what}" for name, what in EMULATORS.items()),
+    )
+    if not argv or argv[0].startswith("-"):
+        p.parse_args(argv)  # --help, or a usage error naming what is missing
+        return USAGE_ERROR
+    name, rest = argv[0], argv[1:]
+    p.parse_args([name])  # an unknown name: a usage error listing the three
+    prog = f"autoscalebot emulate {name}"
+    if name == "heroku":
+        from autoscalebot.emulator.heroku import main as run
+    elif name == "kubernetes":
+        from autoscalebot.emulator.kubernetes import main as run
+    else:
+        from autoscalebot.emulator.heartbeat import main as run
+    return run(rest, prog=prog)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:2] == ["emulate", "heroku"]:
-        from autoscalebot.emulator.heroku import main as emulate
-
-        return emulate(argv[2:])
+    if argv[:1] == ["emulate"]:
+        return emulate(argv[1:])
     if argv[:1] == ["simulate"]:
         from autoscalebot.sim.cli import main as simulate
 
         return simulate(argv[1:])
-    if argv[:2] == ["emulate", "kubernetes"]:
-        from autoscalebot.emulator.kubernetes import main as kubernetes
+    if argv[:1] == ["ctl"]:
+        from autoscalebot.control.ctl import main as ctl
 
-        return kubernetes(argv[2:])
-    if argv[:2] == ["emulate", "heartbeat"]:
-        from autoscalebot.emulator.heartbeat import main as heartbeat
-
-        return heartbeat(argv[2:])
+        return ctl(argv[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
@@ -70,11 +107,22 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         try:
             settings = resolve_settings(args, stack)
+            control = open_control(
+                settings,
+                config_path=None
+                if args.demo and not args.config
+                else args.config or default_config_path(),
+                demo=args.demo,
+            )
+            stack.callback(control.close)
             # METRICS_PORT: a Prometheus endpoint, fed the same events, until exit.
-            engine = build_engine(settings, stack.enter_context(serving_metrics(settings, sink)))
+            logged = stack.enter_context(serving_metrics(settings, sink))
+            engine = build_engine(settings, fan_out(logged, control.publish))
         except ConfigError as exc:
             print(f"autoscalebot: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
+        control.start(engine)
+        sink(Listening(datetime.now(UTC), str(control.path), control.formation.id))
         return run_headless(
             EngineThread(engine), sink, duration=args.duration or (600.0 if args.demo else None)
         )

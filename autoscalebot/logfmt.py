@@ -115,6 +115,8 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
             body = {"action": event.action, "accepted": event.accepted, "detail": event.detail}
         case ev.Stopped():
             body = {"reason": event.reason}
+        case ev.Listening():
+            body = {"formation": event.formation, "socket": event.socket}
         case _:
             return None
     return head | {k: v for k, v in body.items() if k not in head} | metrics(event)

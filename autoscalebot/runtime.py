@@ -8,12 +8,15 @@ import os
 import threading
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoscalebot import __version__
 from autoscalebot.config import ConfigError, Settings, load_settings, parse_overrides
 from autoscalebot.engine import events as ev
 from autoscalebot.engine.engine import Engine
+
+if TYPE_CHECKING:
+    from autoscalebot.control.server import ControlServer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +76,7 @@ def resolve_settings(
         overrides |= parse_overrides([f"HEARTBEAT_INTERVAL_IN_SECONDS={args.interval}"])
     if args.dry_run:
         overrides["DRY_RUN"] = True
-    if args.duration is not None and args.duration <= 0:
+    if args.duration is not None and not args.duration > 0:  # "not >" also refuses nan
         raise ConfigError("--duration", f"{args.duration:g} is not a positive number of seconds")
     base = None
     env: dict[str, str] | None = None
@@ -126,3 +129,69 @@ class EngineThread:
 def build_engine(settings: Settings, sink: ev.Sink) -> Engine:
     """The engine with the backends its settings name."""
     return Engine(settings, sink=sink)
+
+
+def fan_out(*sinks: ev.Sink) -> ev.Sink:
+    """One sink that hands each event to every sink in turn."""
+
+    def sink(event: ev.Event) -> None:
+        for each in sinks:
+            each(event)
+
+    return sink
+
+
+def ephemeral_filesystem(env: dict[str, str] | None = None) -> str | None:
+    """Why files this bot writes will not outlive it, or None where they will."""
+    env = dict(os.environ) if env is None else env
+    if env.get("DYNO"):
+        return "a Heroku dyno's filesystem is reset at every restart"
+    return None
+
+
+def open_control(
+    settings: Settings, *, config_path: Path | None, demo: bool = False
+) -> ControlServer:
+    """Bind the bot's control socket (its path is in ``.path``); raises ConfigError
+    when another bot already serves the same formation here."""
+    from autoscalebot.config.edits import pinned, save_edit
+    from autoscalebot.control.paths import default_socket, formation_id, runtime_dir
+    from autoscalebot.control.server import ControlServer, Formation
+
+    fid = formation_id(settings)
+    if demo and not settings.control_socket:
+        # Every demo is its own world: two at once must not refuse each other.
+        path = runtime_dir() / f"demo-{os.getpid()}.sock"
+    else:
+        path = default_socket(settings)
+    lost = ephemeral_filesystem()
+    if config_path is None:
+        note = "Applied by the bot at once; not saved (it has no --config file): the edit lasts until the bot stops."
+    elif lost:
+        note = (
+            f"Applied by the bot at once; {lost}, so the edit lasts until the bot restarts "
+            "(set AUTOSCALE_<NAME> in the app's config vars to keep it)."
+        )
+    else:
+        note = f"Applied by the bot at once and saved where its config lives: {config_path}."
+    pins = pinned(settings)
+
+    def saver(changes: Any) -> tuple[bool, str]:
+        if lost or config_path is None:
+            return False, "not saved: the edit lasts until the bot restarts"
+        engine_settings = server.engine.settings
+        outcome = save_edit(config_path, engine_settings, changes, pins)
+        return outcome.saved, outcome.message
+
+    server = ControlServer(
+        path,
+        Formation(
+            id=fid,
+            app=fid.split("/", 1)[0],
+            process_type=fid.split("/", 1)[-1],
+            platform=settings.scaling_backend.rsplit(".", 1)[-1],
+            config_note=note,
+        ),
+        saver=saver,
+    )
+    return server.bind()

@@ -115,3 +115,17 @@ class Harness:
 def harness():
     """Factory: harness(count=1, **seed_settings)."""
     return Harness
+
+
+@pytest.fixture(autouse=True)
+def _own_runtime_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Each test's bots (and the CLI subprocesses it starts) put their control
+    sockets in a folder of its own, so tests running side by side never find
+    each other's bot, nor the developer's."""
+    import os
+
+    folder = tmp_path_factory.mktemp("run", numbered=True)
+    os.chmod(folder, 0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    monkeypatch.delenv("AUTOSCALE_CONTROL_SOCKET", raising=False)
+    return folder

@@ -11,7 +11,7 @@ import functools
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -97,6 +97,39 @@ def _opt_str(name: str, raw: Any) -> str | None:
     return None if raw is None or raw == "" else _str(name, raw)
 
 
+def _word(name: str, raw: Any) -> str:
+    """Non-empty text without spaces (a process type: "web", "worker")."""
+    value = _str(name, raw)
+    if not value:
+        raise ConfigError(name, "is empty", f"Name the process type, e.g. {name}=web.")
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", value):
+        raise ConfigError(
+            name,
+            f"{value!r} is not a process type name",
+            "Use letters, digits, '-' or '_', as in the Procfile (e.g. web, worker).",
+        )
+    return value
+
+
+def _token(name: str, raw: Any) -> str | None:
+    """A secret token: printable ASCII only; the value itself is never shown."""
+    value = _opt_str(name, raw)
+    if value is None:
+        return None
+    for position, char in enumerate(value, start=1):
+        if not "!" <= char <= "~":
+            import unicodedata
+
+            what = unicodedata.name(char, "a control character")
+            raise ConfigError(
+                name,
+                f"contains U+{ord(char):04X} ({what}) at character {position}, "
+                "which no API key has",
+                "Copy the key again as plain text (an invisible character often comes with a paste).",
+            )
+    return value
+
+
 def _bool(name: str, raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -176,12 +209,24 @@ def _parse_schedule_text(name: str, text: str) -> Any:
 
 def _dotted(name: str, raw: Any) -> str:
     value = _str(name, raw)
-    value = BACKEND_ALIASES.get(name, {}).get(value, value)
+    aliases = BACKEND_ALIASES.get(name, {})
+    value = aliases.get(value, value)
     if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", value):
+        if aliases:
+            raise ConfigError(name, f"{value!r} is not a backend", short_names_fix(value, aliases))
         raise ConfigError(
             name, f"{value!r} is not a dotted path", "Write it like 'package.module.Class'."
         )
     return value
+
+
+def short_names_fix(value: str, names: Collection[str]) -> str:
+    """The fix for an unknown short name: the close one, and every one."""
+    import difflib
+
+    close = difflib.get_close_matches(value, names, n=1)
+    listed = f"Use one of: {', '.join(names)}, or a dotted path 'package.module.Class'."
+    return f"Did you mean {close[0]}? {listed}" if close else listed
 
 
 def _dotted_list(name: str, raw: Any) -> tuple[str, ...]:
@@ -257,7 +302,7 @@ SPEC: tuple[Setting, ...] = (
     Setting(
         "HEROKU_API_KEY",
         None,
-        _opt_str,
+        _token,
         "Required (Heroku). Your API key; from the environment or the settings module, never from TOML.",
         secret=True,
     ),
@@ -366,7 +411,13 @@ SPEC: tuple[Setting, ...] = (
         _url,
         "Heroku Platform API base URL (the emulator's URL in tests and the demo).",
     ),
-    Setting("PROCESS_TYPE", "web", _str, "The process type (formation) to scale."),
+    Setting("PROCESS_TYPE", "web", _word, "The process type (formation) to scale."),
+    Setting(
+        "ALLOW_WEB_SCALE_TO_ZERO",
+        False,
+        _bool,
+        "Let MIN_DYNOS be 0 for the web process type (an outage while at zero); worker types may always go to 0.",
+    ),
     Setting(
         "COOL_OFF_IN_SECONDS",
         0.0,
@@ -405,6 +456,12 @@ SPEC: tuple[Setting, ...] = (
         "Scaling backend (dotted path or 'heroku').",
     ),
     Setting("DRY_RUN", False, _bool, "Decide and log, but never call the scaling API."),
+    Setting(
+        "CONTROL_SOCKET",
+        None,
+        _opt_str,
+        "The bot's control socket (for autoscalebot-tui --attach and autoscalebot ctl); default <user runtime dir>/autoscalebot/<app>-<process type>.sock.",
+    ),
     Setting(
         "METRICS_PORT",
         None,
@@ -621,6 +678,7 @@ class Settings:
     time_zone: str | None
     heroku_api_url: str
     process_type: str
+    allow_web_scale_to_zero: bool
     cool_off_in_seconds: float
     manual_hold_in_seconds: float
     count_refresh_in_seconds: float
@@ -628,6 +686,7 @@ class Settings:
     decision_backend: str
     scaling_backend: str
     dry_run: bool
+    control_socket: str | None
     metrics_port: int | None
     metrics_host: str
     gunicorn_pidfile: str | None
@@ -711,8 +770,14 @@ def build_settings(
     extra: Mapping[str, Any] | None = None,
     origins: Mapping[str, str] | None = None,
     require_platform: bool = True,
+    django: bool = False,
 ) -> Settings:
-    """Validate ``raw`` (seed names -> raw values; missing names default)."""
+    """Validate ``raw`` (seed names -> raw values; missing names default).
+
+    ``require_platform=False`` is for runs that scale nothing (the simulator):
+    no platform credentials, and a web formation may be simulated at zero.
+    ``django`` words the fixes for ``manage.py run_autoscalebot``.
+    """
     values: dict[str, Any] = {}
     for s in SPEC:
         if s.name in raw and raw[s.name] is not None:
@@ -724,7 +789,7 @@ def build_settings(
         else:
             values[s.attr] = s.default
     settings = Settings(**values, extra=dict(extra or {}), origins=dict(origins or {}))
-    _check_together(settings, require_platform=require_platform)
+    _check_together(settings, require_platform=require_platform, django=django)
     return settings
 
 
@@ -735,7 +800,7 @@ def _nullable(s: Setting) -> bool:
         return False
 
 
-def _check_together(s: Settings, *, require_platform: bool) -> None:
+def _check_together(s: Settings, *, require_platform: bool, django: bool = False) -> None:
     """Rules that involve more than one setting."""
     if s.min_response_time_in_ms >= s.max_response_time_in_ms:
         raise ConfigError(
@@ -763,17 +828,44 @@ def _check_together(s: Settings, *, require_platform: bool) -> None:
             else "NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD"
         )
         raise ConfigError(missing, "is not set, but its pair is", "Set both, or neither.")
+    if require_platform:
+        _check_web_zero(s)
     if require_platform and s.scaling_backend == SPEC_BY_NAME["SCALING_BACKEND"].default:
         for name in ("HEROKU_APP_NAME", "HEROKU_API_KEY"):
-            if not s.value(name):
-                how = (
-                    "export HEROKU_API_KEY=..."
-                    if name == "HEROKU_API_KEY"
-                    else f"set {name} in your settings"
-                )
+            # "bot": a secret the running bot holds and never sends (an attached console's copy).
+            if not s.value(name) and s.origins.get(name) != "bot":
                 raise ConfigError(
-                    name, "is required to scale on Heroku", f"Fix: {how} (or run --demo)."
+                    name, "is required to scale on Heroku", _required_fix(name, django)
                 )
+
+
+def _required_fix(name: str, django: bool) -> str:
+    """How to give a required Heroku setting, in the words of the command that runs."""
+    if django:
+        # manage.py run_autoscalebot reads AUTOSCALE_ names and has no --demo.
+        if name == "HEROKU_API_KEY":
+            return "Fix: export HEROKU_API_KEY=... on the worker (or set AUTOSCALE_HEROKU_API_KEY in settings.py)."
+        return f"Fix: set AUTOSCALE_{name} in settings.py (or export {name}=...)."
+    how = (
+        "export HEROKU_API_KEY=..." if name == "HEROKU_API_KEY" else f"set {name} in your settings"
+    )
+    return f"Fix: {how} (or run --demo)."
+
+
+def _check_web_zero(s: Settings) -> None:
+    """A web formation at zero dynos is an outage: only by the user's explicit choice."""
+    if s.process_type != "web" or s.allow_web_scale_to_zero:
+        return
+    schedule = s.min_dynos
+    minutes = schedule.change_minutes() or [0]
+    zero = [m for m in minutes if schedule.value_at_minute(m) == 0]
+    if zero:
+        when = f" from {zero[0] // 60}:{zero[0] % 60:02d}" if len(minutes) > 1 else ""
+        raise ConfigError(
+            "MIN_DYNOS",
+            f"is 0{when} for the web process type, which would take the app down on quiet beats",
+            "Set MIN_DYNOS to 1 or more, or set ALLOW_WEB_SCALE_TO_ZERO = True if the outage is what you want.",
+        )
 
 
 def _did_you_mean(name: str) -> str:

@@ -334,13 +334,13 @@ class HeartbeatServer(BackgroundHTTPServer):
             return self._mode, self._latency, self._status
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "autoscalebot emulate heartbeat") -> int:
     """Run a heartbeat server until SIGTERM/SIGINT; returns the exit status.
 
     Prints ``heartbeat server listening on http://127.0.0.1:PORT`` once ready.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m autoscalebot.emulator.heartbeat",
+        prog=prog,
         description="Serve a heartbeat URL with controllable latency and status on loopback.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")

@@ -8,6 +8,7 @@ engine's state directly, so the screen never waits on a slow API.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -16,12 +17,15 @@ from typing import Any
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 
-from autoscalebot.config import ConfigError, Settings, save_settings
-from autoscalebot.config.settings import SPEC_BY_NAME
+from autoscalebot.config import Settings
+from autoscalebot.config.edits import pinned, save_edit
+from autoscalebot.control.client import Hello, RemoteLink
 from autoscalebot.engine import events as ev
 from autoscalebot.engine.commands import Command, ForceScale, Pause, Resume, UpdateSettings
 from autoscalebot.engine.engine import Engine
@@ -37,14 +41,12 @@ from autoscalebot.tui.widgets import (
     StatusLine,
     StreakPanel,
 )
+from autoscalebot.tui.widgets.literal import literal
 
 EngineFactory = Callable[[ev.Sink], Engine]
 """Builds the engine, given the sink it must report to."""
 
 _DASHBOARD_ACTIONS = frozenset({"pause", "resume", "force", "edit", "help"})
-
-_WINS_OVER_TOML = ("env", "flag")
-"""Origins that override the TOML file at every start."""
 
 STOP_TIMEOUT = 1.0
 """Seconds quitting waits for the engine thread (a request in flight is let go)."""
@@ -69,7 +71,7 @@ class AutoscaleApp(App[int]):
             "pause",
             "Pause",
             id="pause",
-            tooltip="Stop automatic scaling; beats go on and are shown",
+            tooltip="Stop automatic scaling; beats go on, and +/- still scale by hand",
         ),
         Binding("p", "resume", "Resume", id="resume", tooltip="Let the bot scale again"),
         Binding(
@@ -78,7 +80,8 @@ class AutoscaleApp(App[int]):
             "Scale up",
             key_display="+",
             id="scale-up",
-            tooltip="Add INCREMENT dynos now (clamped to MAX_DYNOS); then automatic scaling holds",
+            tooltip="Add INCREMENT dynos now (clamped to MAX_DYNOS), paused or not;"
+            " then automatic scaling holds",
         ),
         Binding(
             "minus",
@@ -86,8 +89,8 @@ class AutoscaleApp(App[int]):
             "Scale down",
             key_display="-",
             id="scale-down",
-            tooltip="Remove INCREMENT dynos now (clamped to MIN_DYNOS); then"
-            " automatic scaling holds",
+            tooltip="Remove INCREMENT dynos now (clamped to MIN_DYNOS), paused or not;"
+            " then automatic scaling holds",
         ),
         Binding(
             "e",
@@ -117,8 +120,16 @@ class AutoscaleApp(App[int]):
         now: Callable[[], datetime] | None = None,
         duration: float | None = None,
         stop_timeout: float = STOP_TIMEOUT,
+        attach: Path | None = None,
+        hello: Hello | None = None,
     ) -> None:
         super().__init__()
+        self.attach = attach
+        """The running bot's control socket, when attached (None: an engine of our own)."""
+        self.hello = hello
+        """What the attached bot said about itself, last time it was reached."""
+        self.link: RemoteLink | None = None
+        """The live link to the attached bot, once mounted."""
         self.settings = settings
         """The settings as the console last applied them."""
         self.config_path = config_path
@@ -129,11 +140,7 @@ class AutoscaleApp(App[int]):
         """Quit by itself after this many seconds (None: run until quit)."""
         self.stop_timeout = stop_timeout
         """How long leaving waits for the engine thread (0: the caller waits)."""
-        self.pinned: dict[str, tuple[str, Any]] = {
-            name: (origin, settings.value(name))
-            for name, origin in settings.origins.items()
-            if origin in _WINS_OVER_TOML and name in SPEC_BY_NAME
-        }
+        self.pinned: dict[str, tuple[str, Any]] = pinned(settings)
         """Settings the environment or a flag set at start: name -> (origin, value).
 
         Kept from the settings as loaded, because edits re-mark what they touch
@@ -165,16 +172,26 @@ class AutoscaleApp(App[int]):
         return self.engine
 
     def on_mount(self) -> None:
+        # Countdowns (hold, cool-off, next window) move even between beats.
+        self.set_interval(1.0, self._refresh_countdowns)
+        if self.duration is not None:
+            self.set_timer(self.duration, self.action_quit)
+        if self.attach is not None:
+            if self.hello is not None:
+                self._show_attached(self.hello)
+            self.link = RemoteLink(
+                self.attach,
+                self.sink,
+                on_state=lambda hello, why: self.post_message(LinkState(hello, why)),
+                on_reply=lambda reply: self.post_message(ControlReply(reply)),
+            ).start()
+            return
         engine = self.prepare_engine()
         name = engine.settings.heroku_app_name or engine.settings.scaling_backend.rsplit(".", 1)[-1]
         self.status_line.app_name = name
         self.sub_title = name
         if self.threaded:
             self.runner = EngineThread(engine).start()
-        # Countdowns (hold, cool-off, next window) move even between beats.
-        self.set_interval(1.0, self._refresh_countdowns)
-        if self.duration is not None:
-            self.set_timer(self.duration, self.action_quit)
 
     def stop_engine(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Stop the engine thread; True if it ended within ``timeout``.
@@ -182,6 +199,8 @@ class AutoscaleApp(App[int]):
         A beat stuck mid-request is let go after ``timeout`` (the thread is a
         daemon), so stopping never takes longer than that.
         """
+        if self.link is not None:
+            return self.link.stop(timeout)  # the attached bot keeps running
         if self.runner is None:
             return True
         return self.runner.stop(timeout)
@@ -214,6 +233,36 @@ class AutoscaleApp(App[int]):
         yield _panel("Log", self.event_log)
         yield Footer()
 
+    def _show_attached(self, hello: Hello) -> None:
+        self.hello = hello
+        self.sub_title = hello.title
+        self.status_line.app_name = hello.title
+        self.status_line.set_disconnected(None)
+
+    def on_link_state(self, message: LinkState) -> None:
+        """The attached bot answered again, or stopped answering."""
+        if message.hello is not None:
+            self._show_attached(message.hello)
+            self.notify(message.hello.title, title="Attached")
+        else:
+            self.status_line.set_disconnected(message.why)
+            self.sub_title = f"disconnected from {self.attach}; retrying"
+
+    def on_control_reply(self, message: ControlReply) -> None:
+        """A bot's answer to a command this console sent (refusals also arrive as events)."""
+        reply = message.reply
+        if reply.get("type") == "error":
+            self.notify(
+                str(reply.get("detail")), title="The bot refused", severity="error", markup=False
+            )
+        elif reply.get("command") == "set":
+            self.notify(
+                str(reply.get("detail")),
+                title="Thresholds",
+                severity="information" if reply.get("ok") else "warning",
+                markup=False,
+            )
+
     def on_engine_pulse(self, message: EnginePulse) -> None:
         beats, status, count = message.take()
         if beats:
@@ -221,6 +270,25 @@ class AutoscaleApp(App[int]):
             self.streak.add_beats(beats)
         if status is not None:
             self._show_status(status)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool | None = None,
+    ) -> None:
+        """A toast; its words are shown literally (they are often a server's:
+        ``[/api/v3]`` is not markup, a control character is escaped) unless
+        ``markup=True`` says they are this console's own markup."""
+        if markup is None:
+            # Textual's own toasts ("Press [b]q[/b] to quit") are its markup.
+            markup = sys._getframe(1).f_globals.get("__name__", "").startswith("textual.")
+        if not markup:
+            message, title = literal(message), literal(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
@@ -259,8 +327,13 @@ class AutoscaleApp(App[int]):
         return True
 
     def submit(self, command: Command) -> None:
-        """Send a command to the engine (applied on its thread between beats)."""
-        if self.engine is not None:
+        """Send a command to the engine (applied on its thread between beats),
+        or to the attached bot."""
+        if self.link is not None:
+            problem = self.link.submit(command)
+            if problem is not None:
+                self.notify(problem, title="Not sent", severity="warning", markup=False)
+        elif self.engine is not None:
             self.engine.submit(command)
 
     def action_pause(self) -> None:
@@ -279,8 +352,10 @@ class AutoscaleApp(App[int]):
         """Open the threshold editor."""
         if isinstance(self.screen, ThresholdsDialog):
             return
+        where = self.hello.config_note if self.attach is not None and self.hello else None
         self.push_screen(
-            ThresholdsDialog(self.settings, save_to=self.config_path), self.apply_thresholds
+            ThresholdsDialog(self.settings, save_to=self.config_path, where=where),
+            self.apply_thresholds,
         )
 
     def apply_thresholds(self, edit: ThresholdsEdit | None) -> None:
@@ -292,40 +367,24 @@ class AutoscaleApp(App[int]):
             return
         self.settings = edit.settings
         self.submit(UpdateSettings(dict(edit.changes)))
-        if self.config_path is None:
-            self.notify(
-                "Applied to the running engine (not saved: no --config file).", title="Thresholds"
-            )
-            return
-        # At the next start the environment and --set win over the file again:
-        # say which edits they will undo, and never save a file that start refuses.
-        overridden = sorted(name for name in edit.changes if name in self.pinned)
-        sources = ", ".join(f"{name} ({_source(self.pinned[name][0])})" for name in overridden)
-        try:
-            edit.settings.with_changes({name: value for name, (_, value) in self.pinned.items()})
-        except ConfigError as exc:
-            self.notify(
-                f"Applied to the running engine, but NOT saved to {self.config_path}: "
-                f"at the next start {sources or 'the environment or --set'} would win "
-                f"over the file, and then {exc}. Change it there, or edit another setting.",
-                title="Thresholds",
-                severity="error",
-                timeout=15,
-            )
-            return
-        try:
-            save_settings(self.config_path, edit.changes)
-        except (ConfigError, OSError) as exc:
-            self.notify(f"Applied, but not saved: {exc}", title="Thresholds", severity="error")
-            return
-        if overridden:
-            self.notify(
-                f"Saved to {self.config_path}, but {sources} wins at the next start.",
-                title="Thresholds",
-                severity="warning",
-            )
-        else:
-            self.notify(f"Saved to {self.config_path}", title="Thresholds")
+        if self.attach is not None:
+            return  # the bot applies and saves it; its answer arrives as a ControlReply
+        outcome = save_edit(
+            self.config_path,
+            edit.settings,
+            edit.changes,
+            self.pinned,
+            unsaved="Applied to the running engine (not saved: no --config file).",
+        )
+        message = outcome.message
+        if not outcome.saved and self.config_path is not None:
+            message = f"Applied to the running engine, but {message}"
+        self.notify(
+            message[0].upper() + message[1:],
+            title="Thresholds",
+            severity=outcome.severity,  # type: ignore[arg-type]
+            timeout=15 if outcome.severity == "error" else 5,
+        )
 
     def action_help(self) -> None:
         """Show the keys and a legend for the panels."""
@@ -369,8 +428,21 @@ class AutoscaleApp(App[int]):
         yield SystemCommand("Help", "Keys and what each panel shows", self.action_help)
 
 
-def _source(origin: str) -> str:
-    return "from the environment" if origin == "env" else "from --set"
+class LinkState(Message):
+    """The attached bot answered (``hello``) or stopped answering (``why``)."""
+
+    def __init__(self, hello: Hello | None, why: str) -> None:
+        super().__init__()
+        self.hello = hello
+        self.why = why
+
+
+class ControlReply(Message):
+    """The attached bot's answer to one of this console's commands."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        super().__init__()
+        self.reply = reply
 
 
 def _panel(title: str, content: Widget) -> Vertical:

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 
 from autoscalebot.config import ConfigError, default_config_path
 from autoscalebot.runtime import add_arguments, resolve_settings
@@ -27,7 +28,74 @@ def parser() -> argparse.ArgumentParser:
         f"({default_config_path()}); with --demo, only to --config PATH.",
     )
     add_arguments(p)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--attach",
+        nargs="?",
+        const="",
+        metavar="SOCKET",
+        help="steer the bot that is already running (default: its socket in the user's "
+        "runtime folder, or CONTROL_SOCKET); no engine of the console's own",
+    )
+    how.add_argument(
+        "--standalone",
+        action="store_true",
+        help="run an engine of the console's own even when a bot already runs this formation "
+        "(to try settings; --demo is always standalone)",
+    )
     return p
+
+
+NO_BOT = 3
+
+
+def attach_target(args: argparse.Namespace, stack: ExitStack) -> Path | None:
+    """The socket to attach to, or None to run standalone. Raises NoBot for an
+    explicit --attach that finds no bot, ConfigError for bad settings."""
+    from autoscalebot.control.ctl import find_socket
+    from autoscalebot.control.paths import answers, default_socket
+
+    if args.attach:
+        return Path(args.attach).expanduser()
+    if args.attach is not None:
+        return find_socket(None)
+    if args.standalone or args.demo:
+        return None
+    # No accidental second bot: one already runs this formation here, so steer it.
+    path = default_socket(resolve_settings(args, stack, allow_missing_config=True))
+    return path if answers(path) else None
+
+
+def run_attached(path: Path, args: argparse.Namespace, *, automatic: bool) -> int:
+    """The console over the running bot at ``path``."""
+    from autoscalebot.config import SPEC, build_settings
+    from autoscalebot.control.client import Connection, NoBot
+    from autoscalebot.tui.app import AutoscaleApp
+
+    try:
+        conn = Connection(path)
+    except NoBot as exc:
+        print(f"autoscalebot-tui: {exc}", file=sys.stderr)
+        return NO_BOT
+    conn.close()
+    hello = conn.hello
+    if automatic:
+        print(
+            f"autoscalebot-tui: a bot already runs {hello.formation} (pid {hello.pid}); "
+            "attaching to it (--standalone runs an engine of the console's own).",
+            file=sys.stderr,
+        )
+    # Secrets stay with the bot: marked as held there, so edits validate without them.
+    origins = hello.origins | {spec.name: "bot" for spec in SPEC if spec.secret}
+    try:
+        settings = build_settings(hello.settings, origins=origins, require_platform=False)
+    except ConfigError:  # a bot of another version: show what we can
+        settings = build_settings({}, require_platform=False)
+    app = AutoscaleApp(settings, attach=path, hello=hello, duration=args.duration)
+    status = app.run()
+    if status is None:
+        status = app.return_code
+    return 1 if status else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +113,25 @@ def main(argv: list[str] | None = None) -> int:
         if app is not None:
             app.stop_engine(STOP_TIMEOUT)
 
+    from autoscalebot.control.client import NoBot
+
+    if args.attach is not None and args.demo:
+        print(
+            "autoscalebot-tui: error: --attach steers a running bot; --demo runs its own",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    try:
+        with ExitStack() as probe_stack:
+            target = attach_target(args, probe_stack)
+    except NoBot as exc:
+        print(f"autoscalebot-tui: {exc}", file=sys.stderr)
+        return NO_BOT
+    except ConfigError as exc:
+        print(f"autoscalebot-tui: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    if target is not None:
+        return run_attached(target, args, automatic=args.attach is None)
     with ExitStack() as stack:
         # Registered first, so it runs last: after the demo world has stopped,
         # which also answers any heartbeat in flight, so the engine ends at once.

@@ -21,6 +21,10 @@ from autoscalebot.engine.schedule import Schedule
 EDITABLE: tuple[Setting, ...] = tuple(s for s in SPEC if s.editable)
 """The settings the editor offers: the table's ``editable`` rows."""
 
+FIELD_CELLS = 16
+"""Cells a field shows (``#fields`` in app.tcss); a longer schedule is also
+written out in full below the fields."""
+
 
 @dataclass(frozen=True)
 class ThresholdsEdit:
@@ -84,12 +88,16 @@ class ThresholdsDialog(ModalScreen[ThresholdsEdit | None]):
         Binding("up", "app.focus_previous", "Previous field", show=False, id="thresholds.previous"),
     ]
 
-    def __init__(self, settings: Settings, *, save_to: Path | None) -> None:
+    def __init__(
+        self, settings: Settings, *, save_to: Path | None, where: str | None = None
+    ) -> None:
         super().__init__()
         self.settings = settings
         """The settings the editor starts from."""
         self.save_to = save_to
         """The TOML file the app saves to (None: applied, not saved)."""
+        self.where = where
+        """Where edits go, when not this console's own file (an attached bot's note)."""
         self.error = ""
         """The reason the form is refused, as shown (empty when it is valid)."""
         self._initial = {spec.name: _text(settings.value(spec.name)) for spec in EDITABLE}
@@ -102,7 +110,12 @@ class ThresholdsDialog(ModalScreen[ThresholdsEdit | None]):
                 if self.save_to
                 else "not saved (demo: pass --config PATH to save)"
             )
-            yield Static(f"Applied to the running engine at once; {where}.", id="intro")
+            intro = (
+                f"Applied to the running engine at once; {where}."
+                if self.where is None
+                else self.where
+            )
+            yield Static(intro, id="intro", markup=False)
             with Grid(id="fields"):
                 for spec in EDITABLE:
                     value = self.settings.value(spec.name)
@@ -117,8 +130,17 @@ class ThresholdsDialog(ModalScreen[ThresholdsEdit | None]):
                         tooltip=spec.help,
                     )
                     yield Label("schedule: in TOML" if schedule else _unit(spec), classes="unit")
-            yield Static("", id="help")
-            yield Static("", id="error")
+            cut = [
+                f"  {spec.name}  {self._initial[spec.name]}"
+                for spec in EDITABLE
+                if _is_schedule(self.settings.value(spec.name))
+                and len(self._initial[spec.name]) > FIELD_CELLS
+            ]
+            if cut:  # too long for its field: shown in full, wrapped
+                text = "\n".join(["By time of day (edit in the TOML file):", *cut])
+                yield Static(text, id="schedules", markup=False)
+            yield Static("", id="help", markup=False)
+            yield Static("", id="error", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Save", variant="primary", id="save", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autoscalebot.tui.clockface import ClockFace
+from autoscalebot.tui.widgets.literal import literal, literal_text
 from autoscalebot.tui.widgets.status_view import StatusView
 
 # Status.problems names the failing part; the operator wants to know what it means.
@@ -59,6 +60,15 @@ class StatusLine(StatusView):
         """Shown on the right."""
         self.stopped: str | None = None
         """Why the engine stopped, once it has."""
+        self.disconnected: str | None = None
+        """Why the attached bot is not answering, while it is not."""
+
+    def set_disconnected(self, reason: str | None) -> None:
+        """The attached bot stopped answering (``reason``), or answers again (None)."""
+        self.disconnected = reason
+        if reason is None:
+            self.stopped = None  # a bot that is back runs again
+        self.refresh()
 
     def set_stopped(self, reason: str) -> None:
         """The engine loop ended."""
@@ -69,7 +79,9 @@ class StatusLine(StatusView):
         """(word, component class) for each state that applies, most important first."""
         status = self.status
         out: list[tuple[str, str]] = []
-        if self.stopped is not None:
+        if self.disconnected is not None:
+            out.append(("DISCONNECTED", "status--stopped"))
+        elif self.stopped is not None:
             out.append(("STOPPED", "status--stopped"))
         elif status is None:
             out.append(("STARTING", "status--waiting"))
@@ -82,8 +94,8 @@ class StatusLine(StatusView):
         if status.dry_run:
             out.append(("DRY-RUN", "status--dry-run"))
         for problem in status.problems:
-            word = (
-                _PROBLEMS.get(problem) or f"{problem.replace('notify:', 'NOTIFY ').upper()} FAILING"
+            word = _PROBLEMS.get(problem) or literal(
+                f"{problem.replace('notify:', 'NOTIFY ').upper()} FAILING"
             )
             out.append((word, "status--trouble"))
         # Timed against now at each repaint: one that ran out since the last
@@ -101,7 +113,8 @@ class StatusLine(StatusView):
         for word, component in self.states():
             left.append(f" {word} ", style(component))
             left.append(" ")
-        right = Text(self.app_name + " ", style("status--app"), no_wrap=True, overflow="ellipsis")
+        right = literal_text(self.app_name + " ", style("status--app"))
+        right.no_wrap, right.overflow = True, "ellipsis"
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(

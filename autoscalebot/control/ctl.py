@@ -1,0 +1,179 @@
+"""``autoscalebot ctl``: one-shot commands to a running bot, for scripts and chat-ops.
+
+Exit status: 0 applied, 1 refused (the reason is printed), 2 bad usage,
+3 no bot answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from autoscalebot.control.client import Connection, NoBot
+from autoscalebot.control.protocol import ProtocolError, decode_status
+
+APPLIED, REFUSED, USAGE, NO_BOT = 0, 1, 2, 3
+
+PROG = "autoscalebot ctl"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Send one command to the running bot over its control socket.",
+        epilog="Exit status: 0 applied, 1 refused (with the reason), 2 bad usage, "
+        "3 no bot answers. Without --socket: CONTROL_SOCKET, else the socket of the "
+        "formation your settings name, else the only bot listening for this user.",
+    )
+    p.add_argument("--socket", metavar="PATH", type=Path, help="the bot's control socket")
+    p.add_argument("--json", action="store_true", help="print the bot's answer as JSON")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("status", help="dynos, window, streaks, paused or not, problems")
+    sub.add_parser("pause", help="stop automatic scaling (beats go on)")
+    sub.add_parser("resume", help="let the bot scale again")
+    scale = sub.add_parser(
+        "scale",
+        help="scale to N dynos now (or +N/-N); automatic scaling then holds",
+        description="Scale to N dynos now (clamped to the window unless --override), "
+        "or by +N/-N. Automatic scaling then holds for MANUAL_HOLD_IN_SECONDS.",
+    )
+    scale.add_argument("count", metavar="N", help="a dyno count, or +N / -N for a change")
+    scale.add_argument(
+        "--override", action="store_true", help="allow a count outside MIN_DYNOS..MAX_DYNOS"
+    )
+    setting = sub.add_parser(
+        "set",
+        help="change settings on the running bot (saved where its config lives)",
+        description="Change settings on the running bot, e.g. 'set MAX_DYNOS=8'; the bot "
+        "validates them as at start, applies them and saves them where its config lives.",
+    )
+    setting.add_argument("pairs", metavar="NAME=VALUE", nargs="+")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        message = _message(args)
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return USAGE
+    try:
+        path = find_socket(args.socket)
+    except NoBot as exc:
+        return _no_bot(args, str(exc))
+    try:
+        conn = Connection(path)
+    except NoBot as exc:
+        return _no_bot(args, str(exc))
+    try:
+        reply = conn.request(message)
+    except (NoBot, TimeoutError, OSError, ProtocolError) as exc:
+        return _no_bot(args, f"the bot at {path} did not answer: {exc}")
+    finally:
+        conn.close()
+    ok = reply.get("type") == "reply" and bool(reply.get("ok"))
+    if args.json:
+        print(json.dumps(reply, indent=2, sort_keys=True))
+    elif args.command == "status" and ok:
+        print(_status_text(conn.hello.title, reply))
+    else:
+        word = "applied" if ok else "refused"
+        print(f"{conn.hello.formation}: {word}: {reply.get('detail', '')}")
+    if reply.get("type") == "error":
+        return USAGE
+    return APPLIED if ok else REFUSED
+
+
+def _message(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "scale":
+        text = args.count.strip()
+        try:
+            number = int(text)
+        except ValueError:
+            raise ValueError(f"scale: {args.count!r} is not a whole number of dynos") from None
+        if text[:1] in "+-":
+            if args.override:
+                raise ValueError("scale: --override takes a count, not a change")
+            return {"command": "scale", "delta": number}
+        return {"command": "scale", "to": number, "override": args.override}
+    if args.command == "set":
+        from autoscalebot.config import ConfigError, parse_overrides
+
+        try:
+            return {"command": "set", "changes": parse_overrides(args.pairs)}
+        except ConfigError as exc:
+            raise ValueError(f"set: {exc}") from None
+    return {"command": args.command}
+
+
+def find_socket(explicit: Path | None) -> Path:
+    """The socket to talk to: ``--socket``, ``CONTROL_SOCKET``, the formation the
+    settings name, or the only live bot of this user. Raises :class:`NoBot`."""
+    from autoscalebot.control.paths import answers, live_sockets, runtime_dir
+
+    if explicit is not None:
+        return explicit
+    configured = os.environ.get("AUTOSCALE_CONTROL_SOCKET")
+    if configured:
+        return Path(configured).expanduser()
+    mine = _formation_socket()
+    if mine is not None and answers(mine):
+        return mine
+    live = live_sockets()
+    if len(live) == 1:
+        return live[0]
+    if not live:
+        raise NoBot(f"no bot is listening for this user (looked in {runtime_dir()})")
+    names = ", ".join(str(p) for p in live)
+    raise NoBot(
+        f"several bots are listening ({names}): name one (autoscalebot ctl --socket PATH, "
+        "autoscalebot-tui --attach PATH)"
+    )
+
+
+def _formation_socket() -> Path | None:
+    """The default socket of the formation this user's settings name, if they load."""
+    from autoscalebot.config import ConfigError, load_settings
+    from autoscalebot.control.paths import default_socket
+
+    try:
+        settings = load_settings(env=dict(os.environ), require_platform=False)
+    except (ConfigError, OSError):
+        return None
+    return default_socket(settings)
+
+
+def _no_bot(args: argparse.Namespace, why: str) -> int:
+    if args.json:
+        print(json.dumps({"type": "error", "ok": False, "detail": why}))
+    print(f"{PROG}: {why}", file=sys.stderr)
+    return NO_BOT
+
+
+def _status_text(title: str, reply: dict[str, Any]) -> str:
+    raw = reply.get("status")
+    if not raw:
+        return f"{title}: starting (no status yet)"
+    status = decode_status(raw)
+    dynos = "unknown" if status.current is None else str(status.current)
+    lines = [
+        title,
+        f"  dynos      {dynos} (window {status.min}-{status.max})"
+        + (f", target {status.target}" if status.target not in (None, status.current) else ""),
+        f"  scaling    {'PAUSED' if status.paused else 'running'}"
+        + (" (dry-run)" if status.dry_run else ""),
+    ]
+    if status.streaks:
+        streaks = ", ".join(f"{k} {n}/{of}" for k, (n, of) in status.streaks.items())
+        lines.append(f"  streaks    {streaks}")
+    if status.hold_until is not None:
+        lines.append(f"  holding    until {status.hold_until.isoformat(timespec='seconds')}")
+    lines.append(f"  problems   {', '.join(status.problems) or 'none'}")
+    if status.last_reason:
+        lines.append(f"  last       {status.last_reason}")
+    return "\n".join(lines)

@@ -1,0 +1,546 @@
+"""The bot's side of the control channel: a Unix socket that streams events out
+and takes commands in.
+
+The engine calls :meth:`ControlServer.publish` (it is part of the engine's
+sink) on its own thread; publishing only encodes the event once and offers it
+to each client's bounded queue, so a client that stops reading is dropped and
+never slows a beat. Each client has a reader thread (commands in, answers out)
+and a writer thread (its queue onto the socket). Only the socket file's own
+user may connect: the file is 0600 in a 0700 folder, and the peer's uid is
+checked on every connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import queue
+import socket
+import stat
+import struct
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autoscalebot import __version__
+from autoscalebot.config.settings import ConfigError
+from autoscalebot.control import protocol
+from autoscalebot.control.protocol import ProtocolError
+from autoscalebot.engine import events as ev
+from autoscalebot.engine.commands import Command, ForceScale, Pause, Resume, UpdateSettings
+
+log = logging.getLogger(__name__)
+
+BEATS_KEPT = 300
+"""Recent beats sent on connect, so a new console has its sparkline at once."""
+
+EVENTS_KEPT = 100
+"""Recent log-worthy events (scales, trouble, operator actions) sent on connect."""
+
+CLIENT_QUEUE = 2000
+"""Messages a client may fall behind by before it is dropped."""
+
+SEND_TIMEOUT = 5.0
+"""Seconds one write to a client may block before the client is dropped."""
+
+REPLY_TIMEOUT = 30.0
+"""Seconds a command waits for the engine's answer (it is applied between beats)."""
+
+
+class SocketInUse(ConfigError):
+    """Another bot already serves this socket."""
+
+
+@dataclass(frozen=True)
+class Formation:
+    """What the hello says about the formation this bot scales."""
+
+    id: str
+    app: str
+    process_type: str
+    platform: str
+    config_note: str
+    """Where the bot saves threshold edits (shown in the console's editor)."""
+
+
+Saver = Callable[[Mapping[str, Any]], tuple[bool, str]]
+"""Saves applied settings changes where the bot's config lives: (saved, message)."""
+
+
+class _Client:
+    """One connection: its socket, bounded outbound queue and threads."""
+
+    def __init__(self, number: int, conn: socket.socket, pid: int | None) -> None:
+        self.number = number
+        self.conn = conn
+        self.pid = pid
+        self.outbox: queue.Queue[bytes | None] = queue.Queue(CLIENT_QUEUE)
+        self.closed = threading.Event()
+
+    def offer(self, data: bytes) -> bool:
+        """Queue ``data`` without blocking; False when the client is too far behind."""
+        if self.closed.is_set():
+            return True
+        try:
+            self.outbox.put_nowait(data)
+        except queue.Full:
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        with contextlib.suppress(OSError):
+            self.conn.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        with contextlib.suppress(queue.Full):
+            self.outbox.put_nowait(None)  # wakes the writer
+
+
+class _Pending:
+    """A command waiting for the engine's answer."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.answer: ev.OperatorAction | None = None
+
+
+class ControlServer:
+    """Serves one bot's control socket at ``path``.
+
+    Build it, put :meth:`publish` into the engine's sink, then
+    :meth:`start` it with the engine. ``allowed_uid`` (default: this process's
+    uid) is who may connect; ``saver`` persists settings edits.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        formation: Formation,
+        *,
+        saver: Saver | None = None,
+        allowed_uid: int | None = None,
+        reply_timeout: float = REPLY_TIMEOUT,
+    ) -> None:
+        self.path = path
+        self.formation = formation
+        self.saver = saver
+        self.allowed_uid = os.getuid() if allowed_uid is None else allowed_uid
+        self.reply_timeout = reply_timeout
+        self.engine: Any = None
+        self._listener: socket.socket | None = None
+        self._inode: int | None = None
+        self._lock = threading.Lock()
+        self._clients: dict[int, _Client] = {}
+        self._numbers = itertools.count(1)
+        self._requests = itertools.count(1)
+        self._pending: dict[str, _Pending] = {}
+        self._beats: deque[bytes] = deque(maxlen=BEATS_KEPT)
+        self._events: deque[bytes] = deque(maxlen=EVENTS_KEPT)
+        self._started: bytes | None = None
+        self._status: bytes | None = None
+        self._status_event: ev.StatusChanged | None = None
+        self._closing = threading.Event()
+        self.dropped = 0
+        """Clients dropped for falling behind (for tests and the benchmark)."""
+
+    # ---- lifecycle ----
+
+    def bind(self) -> ControlServer:
+        """Create the socket (0600); raises :class:`SocketInUse` if a bot answers there."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _clear_stale(self.path)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # created 0600: no moment where another user could connect
+        try:
+            listener.bind(str(self.path))
+        except OSError as exc:
+            listener.close()
+            raise ConfigError(
+                "CONTROL_SOCKET", f"cannot create {self.path}: {exc.strerror or exc}"
+            ) from None
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+        listener.listen(16)
+        self._inode = os.stat(self.path).st_ino
+        self._listener = listener
+        return self
+
+    def start(self, engine: Any) -> ControlServer:
+        """Serve ``engine`` (anything with ``submit``, ``settings`` and ``status()``)."""
+        if self._listener is None:
+            self.bind()
+        self.engine = engine
+        threading.Thread(target=self._accept_loop, name="autoscalebot-control", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving: clients see the connection end; the socket file is removed."""
+        self._closing.set()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with contextlib.suppress(OSError):
+            if self._inode is not None and os.stat(self.path).st_ino == self._inode:
+                os.unlink(self.path)  # only our own file: a newer bot's stays
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> ControlServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def clients(self) -> int:
+        with self._lock:
+            return len(self._clients)
+
+    # ---- events out (engine thread) ----
+
+    def publish(self, event: ev.Event) -> None:
+        """Record ``event`` for new clients and offer it to every client; never blocks."""
+        data = protocol.dumps(
+            {"type": "event", "formation": self.formation.id, "event": protocol.encode_event(event)}
+        )
+        behind: list[_Client] = []
+        with self._lock:
+            if isinstance(event, ev.Beat):
+                self._beats.append(data)
+            elif isinstance(event, ev.StatusChanged):
+                self._status, self._status_event = data, event
+            elif isinstance(event, ev.Started):
+                self._started = data
+            else:
+                self._events.append(data)
+            for client in self._clients.values():
+                if not client.offer(data):
+                    behind.append(client)
+            for client in behind:
+                self._clients.pop(client.number, None)
+            if isinstance(event, ev.OperatorAction) and event.ref in self._pending:
+                pending = self._pending.pop(event.ref)
+                pending.answer = event
+                pending.done.set()
+        for client in behind:
+            self.dropped += 1
+            log.warning("control client %d fell behind; dropped", client.number)
+            client.close()
+
+    __call__ = publish
+
+    # ---- connections ----
+
+    def _accept_loop(self) -> None:
+        while not self._closing.is_set():
+            listener = self._listener
+            if listener is None:
+                return
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                if self._closing.is_set():
+                    return
+                continue
+            try:
+                self._admit(conn)
+            except Exception:  # one bad connection never ends the channel
+                log.warning("control connection failed", exc_info=True)
+                with contextlib.suppress(OSError):
+                    conn.close()
+
+    def _admit(self, conn: socket.socket) -> None:
+        pid, uid = _peer(conn)
+        if uid is not None and uid != self.allowed_uid:
+            log.warning("control connection from uid %s refused (pid %s)", uid, pid)
+            conn.settimeout(1.0)
+            with contextlib.suppress(OSError):
+                conn.sendall(
+                    protocol.dumps(
+                        {"type": "error", "detail": "refused: only the bot's own user may connect"}
+                    )
+                )
+            conn.close()
+            return
+        conn.settimeout(SEND_TIMEOUT)
+        client = _Client(next(self._numbers), conn, pid)
+        with self._lock:
+            # Hello and snapshot first, then live events: no gap, no repeat.
+            for data in self._snapshot():
+                client.offer(data)
+            self._clients[client.number] = client
+        threading.Thread(
+            target=self._write_loop, args=(client,), name=f"control-w{client.number}", daemon=True
+        ).start()
+        threading.Thread(
+            target=self._read_loop, args=(client,), name=f"control-r{client.number}", daemon=True
+        ).start()
+
+    def _snapshot(self) -> list[bytes]:
+        out = [protocol.dumps(self.hello())]
+        if self._started is not None:
+            out.append(self._started)
+        out.extend(self._events)
+        out.extend(self._beats)
+        if self._status is not None:
+            out.append(self._status)
+        return out
+
+    def hello(self) -> dict[str, Any]:
+        """The first message on every connection."""
+        f = self.formation
+        settings = self.engine.settings if self.engine is not None else None
+        return {
+            "type": "hello",
+            "v": protocol.VERSION,
+            "pid": os.getpid(),
+            "version": __version__,
+            "formations": [
+                {
+                    "id": f.id,
+                    "app": f.app,
+                    "process_type": f.process_type,
+                    "platform": f.platform,
+                    "config_note": f.config_note,
+                    "settings": public_settings(settings) if settings is not None else {},
+                    "origins": dict(settings.origins) if settings is not None else {},
+                }
+            ],
+        }
+
+    def _write_loop(self, client: _Client) -> None:
+        while True:
+            data = client.outbox.get()
+            if data is None or client.closed.is_set():
+                return
+            try:
+                client.conn.sendall(data)
+            except OSError:  # gone, or stuck for SEND_TIMEOUT: drop it
+                self._drop(client)
+                return
+
+    def _read_loop(self, client: _Client) -> None:
+        reader = client.conn.makefile("rb")
+        try:
+            while not client.closed.is_set():
+                try:
+                    line = reader.readline(protocol.MAX_COMMAND_LINE + 1)
+                except TimeoutError:
+                    continue  # an idle console: the socket timeout is for writes
+                except OSError:
+                    return
+                if not line:
+                    return
+                if len(line) > protocol.MAX_COMMAND_LINE:
+                    self._send(client, {"type": "error", "detail": "line too long; closing"})
+                    return
+                if not line.strip():
+                    continue
+                self._handle(client, line)
+        finally:
+            with contextlib.suppress(OSError):
+                reader.close()
+            self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        with self._lock:
+            self._clients.pop(client.number, None)
+        client.close()
+
+    def _send(self, client: _Client, message: Mapping[str, Any]) -> None:
+        if not client.offer(protocol.dumps(message)):
+            self._drop(client)
+
+    # ---- commands in (a client's reader thread) ----
+
+    def _handle(self, client: _Client, line: bytes) -> None:
+        try:
+            message = protocol.loads(line)
+            if message["type"] != "command":
+                raise ProtocolError(f"unknown message type {message['type']!r}")
+            request_id = message.get("id")
+            formation = message.get("formation", self.formation.id)
+            if formation != self.formation.id:
+                raise ProtocolError(
+                    f"no formation {formation!r} here (this bot scales {self.formation.id})"
+                )
+            name = message.get("command")
+            if name == "status":
+                self._send(client, self._status_reply(request_id))
+                return
+            command = to_command(message)
+        except ProtocolError as exc:
+            self._send(client, {"type": "error", "id": _id(line), "detail": str(exc)})
+            return
+        ok, detail = self._apply(client, command, request_id)
+        self._send(
+            client,
+            {
+                "type": "reply",
+                "id": request_id,
+                "formation": self.formation.id,
+                "command": name,
+                "ok": ok,
+                "detail": detail,
+            },
+        )
+
+    def _apply(self, client: _Client, command: Command, request_id: Any) -> tuple[bool, str]:
+        """Submit ``command`` and wait for the engine's answer."""
+        ref = f"control.{client.number}.{next(self._requests)}"
+        pending = _Pending()
+        with self._lock:
+            self._pending[ref] = pending
+        self.engine.submit(_with_ref(command, ref))
+        if not pending.done.wait(self.reply_timeout):
+            with self._lock:
+                self._pending.pop(ref, None)
+            return False, f"the bot did not answer within {self.reply_timeout:g} s"
+        answer = pending.answer
+        assert answer is not None
+        ok, detail = answer.accepted, answer.detail
+        if ok and isinstance(command, UpdateSettings) and self.saver is not None:
+            try:
+                _, note = self.saver(command.changes)
+            except Exception as exc:  # a save problem never takes the channel down
+                log.warning("saving settings failed", exc_info=True)
+                note = f"not saved: {type(exc).__name__}"
+            detail = f"{detail}; {note}"
+        return ok, detail
+
+    def _status_reply(self, request_id: Any) -> dict[str, Any]:
+        with self._lock:
+            status = self._status_event
+        hello = self.hello()["formations"][0]
+        return {
+            "type": "reply",
+            "id": request_id,
+            "formation": self.formation.id,
+            "command": "status",
+            "ok": True,
+            "detail": "status",
+            "status": protocol.encode_status(status.status) if status else None,
+            "formation_info": {k: hello[k] for k in ("app", "process_type", "platform")},
+            "pid": os.getpid(),
+        }
+
+
+def to_command(message: Mapping[str, Any]) -> Command:
+    """The engine command a client's message asks for; raises :class:`ProtocolError`."""
+    name = message.get("command")
+    if name == "pause":
+        return Pause()
+    if name == "resume":
+        return Resume()
+    if name == "scale":
+        to, delta = message.get("to"), message.get("delta")
+        if (to is None) == (delta is None):
+            raise ProtocolError('"scale" needs exactly one of "to" or "delta"')
+        for value in (to, delta):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ProtocolError(f"a dyno count is a whole number, not {value!r}")
+        if to is not None and to < 0:
+            raise ProtocolError(f"a dyno count is 0 or more, not {to}")
+        return ForceScale(
+            delta=delta or 0, to=to, override=bool(message.get("override")) and to is not None
+        )
+    if name == "set":
+        changes = message.get("changes")
+        if not isinstance(changes, dict) or not changes:
+            raise ProtocolError('"set" needs "changes": {"NAME": value, ...}')
+        return UpdateSettings({str(k).upper(): v for k, v in changes.items()})
+    raise ProtocolError(f"unknown command {name!r}: pause, resume, scale, set or status")
+
+
+def public_settings(settings: Any) -> dict[str, Any]:
+    """Every setting but the secrets, as raw values ``build_settings`` takes back."""
+    from autoscalebot.config.settings import SPEC
+    from autoscalebot.engine.schedule import Schedule
+
+    out: dict[str, Any] = {}
+    for spec in SPEC:
+        if spec.secret:
+            continue
+        value = settings.value(spec.name)
+        out[spec.name] = value.to_raw() if isinstance(value, Schedule) else value
+    return out
+
+
+def _with_ref(command: Command, ref: str) -> Command:
+    from dataclasses import replace
+
+    return replace(command, ref=ref)
+
+
+def _id(line: bytes) -> Any:
+    """The request id of a message that failed, if it can be read at all."""
+    with contextlib.suppress(ProtocolError, AttributeError):
+        return protocol.loads(line).get("id")
+    return None
+
+
+def _peer(conn: socket.socket) -> tuple[int | None, int | None]:
+    """(pid, uid) of the process at the other end, where the platform tells."""
+    peercred = getattr(socket, "SO_PEERCRED", None)
+    if peercred is None:  # not Linux: the 0600 file in a 0700 folder is the guard
+        return None, None
+    raw = conn.getsockopt(socket.SOL_SOCKET, peercred, struct.calcsize("3i"))
+    pid, uid, _gid = struct.unpack("3i", raw)
+    return pid, uid
+
+
+def _clear_stale(path: Path) -> None:
+    """Remove a socket file nobody answers on; refuse if a bot does, or if it is no socket."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise ConfigError(
+            "CONTROL_SOCKET",
+            f"{path} exists and is not a socket",
+            "Remove it or choose another path.",
+        )
+    holder = _holder(path)
+    if holder is not None:
+        raise SocketInUse(
+            "CONTROL_SOCKET",
+            f"another bot{holder} already runs this formation and holds {path}",
+            "Attach to it with 'autoscalebot-tui --attach', or stop it first "
+            "(one bot per formation: two would undo each other's scaling).",
+        )
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _holder(path: Path) -> str | None:
+    """' (pid N)' if a bot answers at ``path``, '' if something answers without a hello, else None."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(1.0)
+    try:
+        conn.connect(str(path))
+    except OSError:
+        conn.close()
+        return None
+    try:
+        line = conn.makefile("rb").readline(protocol.MAX_LINE)
+        pid = protocol.loads(line).get("pid")
+        return f" (pid {pid})" if isinstance(pid, int) else ""
+    except (OSError, ProtocolError):
+        return ""
+    finally:
+        conn.close()
