@@ -7,10 +7,11 @@ notifications that only repeat an event already logged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from autoscalebot.engine import events as ev
+from autoscalebot.logfmt import escape_controls
 
 Tone = Literal["up", "down", "good", "bad", "warn", "info"]
 
@@ -44,7 +45,19 @@ def _dynos(n: int | None) -> str:
 
 
 def describe(event: ev.Event) -> LogLine | None:
-    """The log line for ``event``, or None when it is not logged."""
+    """The log line for ``event``, or None when it is not logged.
+
+    Its words are shown literally: reasons and details come from servers and
+    commands, so their controls and line breaks are escaped (one event, one
+    entry) and nothing in them is read as markup.
+    """
+    line = _describe(event)
+    if line is None:
+        return None
+    return replace(line, text=escape_controls(line.text))
+
+
+def _describe(event: ev.Event) -> LogLine | None:
     if isinstance(event, ev.Started):
         mode = " (dry-run: the API is never called)" if event.dry_run else ""
         return LogLine(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from autoscalebot.tui.widgets.literal import fit, literal_text
 from autoscalebot.tui.widgets.status_view import StatusView
 
 
@@ -42,6 +43,11 @@ class DynosPanel(StatusView):
         text.append("\n")
         text.append("window ", dim)
         text.append(f"{status.min}–{status.max}")
-        text.append("\n")
-        text.append(status.last_reason or "no scaling decision yet", dim)
+        # The reason (a server's words, maybe) gets the rows left, then an ellipsis.
+        reason = literal_text(status.last_reason or "no scaling decision yet", dim)
+        width, height = self.content_size
+        rows = height - len(text.wrap(self.app.console, width)) if width > 0 else 0
+        if rows > 0:
+            text.append("\n")
+            text.append_text(fit(reason, width, rows, self.app.console))
         return text

@@ -6,18 +6,25 @@ from collections import deque
 
 from rich.style import Style
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import RichLog
 
 from autoscalebot.engine import events as ev
 from autoscalebot.tui.clockface import ClockFace
 from autoscalebot.tui.describe import LogLine, describe
+from autoscalebot.tui.widgets.literal import fit
 
 MAX_LINES = 500
 """Lines kept; older ones scroll away for good (the memory stays flat)."""
 
+WRAP_FROM_ROWS = 10
+"""A log this tall or taller wraps long lines; a shorter one ends them in "…"."""
+
 
 class EventLog(RichLog):
-    """A bounded log of engine events, one line each, wrapped to the width."""
+    """A bounded log of engine events, newest last: long lines wrap with a
+    hanging indent, or end in an ellipsis when the log is only a few rows tall;
+    a resize lays every kept line out again."""
 
     COMPONENT_CLASSES = {
         "log--up",
@@ -59,6 +66,8 @@ class EventLog(RichLog):
         """The lines shown, as words (for tests and scripts that wait on the log)."""
         self._styles: dict[str, Style] = {}
         self._waiting: list[ev.Event] = []
+        self._entries: deque[tuple[str, LogLine]] = deque(maxlen=max_lines)
+        self._layout: tuple[int, bool] | None = None  # (width, compact) lines were laid out for
 
     def _style(self, component: str) -> Style:
         # Looked up once per theme: a lookup costs more than writing the line.
@@ -100,20 +109,46 @@ class EventLog(RichLog):
         if line.repeat_key is not None and line.repeat_key == self._last_key:
             return None
         self._last_key = line.repeat_key
-        style = self._style
-        tone = style(f"log--{line.tone}")
-        head = Text.assemble(
-            (self.clock.time(event.at), style("log--time")), " ", (line.glyph, tone), " "
-        )
-        body = Text(line.text, tone if line.tone in ("bad", "up", "down") else "")
-        # Wrapped here, with a hanging indent, so a long reason lines up under
-        # the words rather than under the time.
-        room = max(
-            10, (self.scrollable_content_region.width or self.app.size.width) - head.cell_len
-        )
-        if body.cell_len > room:
-            body = Text("\n" + " " * head.cell_len).join(body.wrap(self.app.console, room))
-        self.write(head + body)
+        self._entries.append((self.clock.time(event.at), line))
+        self._write(self._entries[-1])
         self.written += 1
         self.recent.append(line)
         return line
+
+    def _write(self, entry: tuple[str, LogLine]) -> None:
+        stamp, line = entry
+        style = self._style
+        tone = style(f"log--{line.tone}")
+        head = Text.assemble((stamp, style("log--time")), " ", (line.glyph, tone), " ")
+        body = Text(line.text, tone if line.tone in ("bad", "up", "down") else "")
+        room = max(10, self._width() - head.cell_len)
+        if body.cell_len > room:
+            if self.compact:
+                # Few rows: one event per row, so the newest stay in view.
+                body = fit(body, room, 1, self.app.console)
+            else:
+                # Wrapped here, with a hanging indent, so a long reason lines
+                # up under the words rather than under the time.
+                body = Text("\n" + " " * head.cell_len).join(body.wrap(self.app.console, room))
+        self.write(head + body)
+
+    def _width(self) -> int:
+        return self.scrollable_content_region.width or self.app.size.width
+
+    @property
+    def compact(self) -> bool:
+        """One row per event (ending in an ellipsis) while the log shows
+        fewer than :data:`WRAP_FROM_ROWS` rows (an 80x24 terminal)."""
+        return 0 < self.size.height < WRAP_FROM_ROWS
+
+    def on_resize(self, event: Resize) -> None:
+        super().on_resize(event)
+        # Lines are laid out when written: a new width (or a change between
+        # wrapped and one-row lines) lays them all out again, newest in view.
+        layout = (self._width(), self.compact)
+        if self._layout is not None and layout != self._layout and self._entries:
+            self.clear()
+            for entry in self._entries:
+                self._write(entry)
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._layout = layout

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from autoscalebot.engine import events as ev
+from autoscalebot.tui.widgets.literal import literal
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 _NO_ANSWER = "░"  # a beat that never answered fills its column in a light shade
@@ -121,7 +122,7 @@ class LatencyChart(Widget):
             shown = (
                 f"{last.latency_ms:.0f} ms"
                 if last.latency_ms is not None
-                else (last.error or "no answer")
+                else literal(last.error or "no answer")
             )
             if last.status is not None and last.status >= 400:
                 shown += f" (status {last.status})"
