@@ -12,7 +12,7 @@ tested (and tried) against real HTTP, faithful to the wire formats:
   ``revisionHistoryLimit``, ``progressDeadlineSeconds``, the pod template's);
   ``GET /apis/apps/v1/namespaces/{ns}/deployments`` and
   ``GET /apis/apps/v1/deployments`` a ``DeploymentList`` (``labelSelector``
-  with ``key=value`` terms is honoured).
+  with ``key=value`` terms, and ``limit``/``continue`` paging, are honoured).
 * ``metadata.generation`` starts at 1 and goes up by 1 on each change of the
   spec; ``status.observedGeneration`` follows it at once (the controller is
   quick); ``status.replicas`` and ``updatedReplicas`` are the pods that exist
@@ -37,7 +37,7 @@ tested (and tried) against real HTTP, faithful to the wire formats:
   (``429`` with ``Retry-After``, ``500``, ...).
 
 Server-side apply (``application/apply-patch+yaml``), writes to the
-Deployment itself, ``limit``/``continue`` paging, watches and every other
+Deployment itself, watches (``watch=true`` is a 400) and every other
 resource are not implemented. Requests are recorded with the token redacted.
 Serve it from a shell with ``python -m autoscalebot.emulator.kubernetes``.
 """
@@ -45,6 +45,7 @@ Serve it from a shell with ``python -m autoscalebot.emulator.kubernetes``.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import dataclasses
 import hashlib
@@ -645,25 +646,40 @@ class KubernetesEmulator(BackgroundHTTPServer):
 
     def _list(self, namespace: str | None, query: str) -> dict[str, Any]:
         """A ``DeploymentList`` of ``namespace`` (None: every namespace), in etcd's key order."""
-        params = parse_qs(query)
-        wanted = _parse_selector(params.get("labelSelector", [""])[-1])
+        params = {key: values[-1] for key, values in parse_qs(query).items()}
+        if params.get("watch") in ("true", "1"):
+            raise _StatusError(400, "BadRequest", "watch is not implemented by this emulator")
+        wanted = _parse_selector(params.get("labelSelector", ""))
+        limit = params.get("limit", "0")
+        if not limit.isdigit():
+            raise _StatusError(400, "BadRequest", f"invalid limit {limit[:20]!r}")
+        after = _decode_continue(params.get("continue", ""))
         now = self._clock()
+        keys = [
+            key
+            for key in sorted(self._deployments)
+            if namespace in (None, key[0])
+            and (after is None or key > after)
+            and all(self._deployments[key].labels.get(k) == v for k, v in wanted.items())
+        ]
+        page = keys[: int(limit)] if int(limit) else keys
         items = []
-        for key in sorted(self._deployments):
+        for key in page:
             deployment = self._deployments[key]
-            if namespace not in (None, deployment.namespace):
-                continue
-            if any(deployment.labels.get(k) != v for k, v in wanted.items()):
-                continue
             self._settle(deployment)
             item = deployment.deployment_json(now)
             # The API server leaves kind and apiVersion off the items of a list.
             del item["kind"], item["apiVersion"]
             items.append(item)
+        metadata: dict[str, Any] = {"resourceVersion": str(self._revision)}
+        if len(page) < len(keys):
+            token = json.dumps(list(page[-1])).encode()
+            metadata["continue"] = base64.urlsafe_b64encode(token).decode()
+            metadata["remainingItemCount"] = len(keys) - len(page)
         return {
             "kind": "DeploymentList",
             "apiVersion": "apps/v1",
-            "metadata": {"resourceVersion": str(self._revision)},
+            "metadata": metadata,
             "items": items,
         }
 
@@ -766,6 +782,19 @@ def _method_not_allowed() -> _StatusError:
         "the server does not allow this method on the requested resource",
         {},
     )
+
+
+def _decode_continue(token: str) -> tuple[str, str] | None:
+    """The (namespace, name) a ``continue`` token resumes after (None: from the start)."""
+    if not token:
+        return None
+    try:
+        namespace, name = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(namespace), str(name)
+    except (ValueError, TypeError):
+        raise _StatusError(
+            410, "Expired", "The provided continue parameter is too old or malformed"
+        ) from None
 
 
 def _parse_selector(selector: str) -> dict[str, str]:

@@ -399,6 +399,22 @@ def test_a_scale_bumps_the_generation_and_the_status_follows_the_rollout(
     assert apps.read_namespaced_deployment("web", "shop").metadata.generation == 2
 
 
+def test_a_list_comes_in_limit_and_continue_pages(apps: Any) -> None:
+    first = apps.list_deployment_for_all_namespaces(limit=2)
+    assert [d.metadata.name for d in first.items] == ["web", "web"]
+    assert first.metadata.remaining_item_count == 1 and first.metadata.var_continue
+    rest = apps.list_deployment_for_all_namespaces(limit=2, _continue=first.metadata.var_continue)
+    assert [d.metadata.name for d in rest.items] == ["worker"]
+    assert rest.metadata.var_continue is None
+
+    with pytest.raises(ApiException) as info:
+        apps.list_namespaced_deployment("shop", _continue="not-a-token")
+    assert info.value.status == 410
+    with pytest.raises(ApiException) as info:
+        apps.list_namespaced_deployment("shop", watch=True, _preload_content=False)
+    assert info.value.status == 400  # watches are not emulated, and say so
+
+
 def test_not_found_and_unauthorized_are_statuses(k8s: KubernetesEmulator) -> None:
     apps = apps_api(k8s)
     with pytest.raises(ApiException) as info:
