@@ -17,17 +17,10 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from autoscalebot.config import ConfigError, default_config_path
-from autoscalebot.engine.events import Listening, Stopped
+from autoscalebot.engine.events import Stopped
 from autoscalebot.logfmt import LogfmtSink
 from autoscalebot.metrics import serving_metrics
-from autoscalebot.runtime import (
-    EngineThread,
-    add_arguments,
-    build_engine,
-    fan_out,
-    open_control,
-    resolve_settings,
-)
+from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_engine
 
 USAGE_ERROR = 2
 # Seconds a scale call in flight at SIGTERM may take to answer before exit.
@@ -107,22 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         try:
             settings = resolve_settings(args, stack)
-            control = open_control(
-                settings,
-                config_path=None
-                if args.demo and not args.config
-                else args.config or default_config_path(),
-                demo=args.demo,
-            )
-            stack.callback(control.close)
+            # The demo never writes the user's own file unless asked to.
+            config_path = args.config or (None if args.demo else default_config_path())
             # METRICS_PORT: a Prometheus endpoint, fed the same events, until exit.
             logged = stack.enter_context(serving_metrics(settings, sink))
-            engine = build_engine(settings, fan_out(logged, control.publish))
+            engine = serve_engine(settings, logged, stack, config_path=config_path, demo=args.demo)
         except ConfigError as exc:
             print(f"autoscalebot: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
-        control.start(engine)
-        sink(Listening(datetime.now(UTC), str(control.path), control.formation.id))
         return run_headless(
             EngineThread(engine), sink, duration=args.duration or (600.0 if args.demo else None)
         )

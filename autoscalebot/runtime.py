@@ -179,8 +179,10 @@ def open_control(
     def saver(changes: Any) -> tuple[bool, str]:
         if lost or config_path is None:
             return False, "not saved: the edit lasts until the bot restarts"
-        engine_settings = server.engine.settings
-        outcome = save_edit(config_path, engine_settings, changes, pins)
+        # The values as the bot parsed them ("500" from ctl is the number 500).
+        applied = server.engine.settings
+        typed = {name.upper(): applied.value(name.upper()) for name in changes}
+        outcome = save_edit(config_path, applied, typed, pins)
         return outcome.saved, outcome.message
 
     server = ControlServer(
@@ -195,3 +197,26 @@ def open_control(
         saver=saver,
     )
     return server.bind()
+
+
+def serve_engine(
+    settings: Settings,
+    sink: ev.Sink,
+    stack: ExitStack,
+    *,
+    config_path: Path | None,
+    demo: bool = False,
+) -> Engine:
+    """The engine, with its control socket open and announced on ``sink``.
+
+    The socket closes when ``stack`` does. Raises ConfigError (a bad backend,
+    or another bot already serving this formation here).
+    """
+    from datetime import UTC, datetime
+
+    control = open_control(settings, config_path=config_path, demo=demo)
+    stack.callback(control.close)
+    engine = build_engine(settings, fan_out(sink, control.publish))
+    control.start(engine)
+    sink(ev.Listening(datetime.now(UTC), str(control.path), control.formation.id))
+    return engine

@@ -329,8 +329,14 @@ class ControlServer:
                 return
             try:
                 client.conn.sendall(data)
-            except OSError:  # gone, or stuck for SEND_TIMEOUT: drop it
+            except TimeoutError:  # stuck for SEND_TIMEOUT: drop it
                 self._drop(client)
+                return
+            except OSError:
+                # Gone: no more events, but the reader still takes what it
+                # sent before it left (a command, then a hang-up), then ends.
+                with self._lock:
+                    self._clients.pop(client.number, None)
                 return
 
     def _read_loop(self, client: _Client) -> None:

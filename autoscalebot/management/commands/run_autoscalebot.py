@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -20,16 +19,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from autoscalebot import __version__
 from autoscalebot.cli import USAGE_ERROR, run_headless
 from autoscalebot.config import ConfigError, Settings, default_config_path
-from autoscalebot.engine.events import Listening
 from autoscalebot.logfmt import LogfmtSink
-from autoscalebot.runtime import (
-    EngineThread,
-    add_arguments,
-    build_engine,
-    fan_out,
-    open_control,
-    resolve_settings,
-)
+from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_engine
 
 # Django owns --settings (the Django settings module) and --version; the demo
 # would ignore the project's settings, so the command has no --demo.
@@ -74,24 +65,18 @@ class Command(BaseCommand):
                 self.run_console(settings, options)
                 return
             sink = LogfmtSink(self.stdout)
-            # The control channel, as the headless CLI serves it: consoles attach here.
-            control = open_control(
-                settings, config_path=options["config"] or default_config_path()
-            )
-            try:
-                engine = build_engine(settings, fan_out(sink, control.publish))
-            except BaseException:
-                control.close()
-                raise
         except ConfigError as exc:
             # The same one line as the CLI's "autoscalebot: error: ...", and its exit status.
             raise CommandError(str(exc), returncode=USAGE_ERROR) from None
-        control.start(engine)
-        sink(Listening(datetime.now(UTC), str(control.path), control.formation.id))
-        try:
+        with ExitStack() as stack:
+            try:
+                # The control channel, as the headless CLI serves it: consoles attach here.
+                engine = serve_engine(
+                    settings, sink, stack, config_path=options["config"] or default_config_path()
+                )
+            except ConfigError as exc:
+                raise CommandError(str(exc), returncode=USAGE_ERROR) from None
             run_headless(EngineThread(engine), sink, duration=options["duration"])
-        finally:
-            control.close()
 
     def settings_from(self, options: dict[str, Any]) -> Settings:
         """Django's AUTOSCALE_ settings < TOML < environment < these options."""

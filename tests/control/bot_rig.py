@@ -1,0 +1,72 @@
+"""A real bot in-process: an engine thread on in-memory backends serving a control socket."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from autoscalebot.config import build_settings
+from autoscalebot.control.client import Connection
+from autoscalebot.control.server import ControlServer, Formation
+from autoscalebot.engine.engine import Engine
+from autoscalebot.runtime import EngineThread
+from tests.conftest import MemoryScaler, ScriptedProbe
+
+FORMATION = Formation("shop/web", "shop", "web", "heroku", "saved nowhere (test)")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+class Bot:
+    """An engine thread (20 ms beats, in-memory platform) serving a control socket."""
+
+    def __init__(self, path: Path, **server_options: Any) -> None:
+        self.settings = build_settings(
+            {
+                "HEROKU_APP_NAME": "shop",
+                "HEROKU_API_KEY": "k-not-sent",
+                "HEARTBEAT_INTERVAL_IN_SECONDS": 0.02,
+                "MAX_DYNOS": 5,
+                "MANUAL_HOLD_IN_SECONDS": 600,
+                "MIN_RESPONSE_TIME_IN_MS": 50,
+                "TIME_ZONE": "UTC",
+            }
+        )
+        self.server = ControlServer(path, FORMATION, **server_options).bind()
+        self.scaler = MemoryScaler(2)
+        self.probe = ScriptedProbe()
+        self.probe.default = 100.0  # between the thresholds: ok beats, no automatic scaling
+        self.engine = Engine(
+            self.settings,
+            sink=self.server.publish,
+            probe=self.probe,
+            scaler=self.scaler,
+            notifiers=[],
+            notify_async=False,
+        )
+        self.server.start(self.engine)
+        self.thread = EngineThread(self.engine).start()
+
+    def close(self) -> None:
+        self.thread.stop(2.0)
+        self.server.close()
+
+    def alive(self) -> bool:
+        """The engine still beats and a new client still gets an answer."""
+        beats = self.probe.calls
+        wait_until(lambda: self.probe.calls > beats + 2)
+        conn = Connection(self.server.path)
+        try:
+            return conn.request({"command": "status"})["ok"] is True
+        finally:
+            conn.close()
