@@ -561,7 +561,13 @@ class Engine:
         if problem is not None:
             self._scale_failed(target, f"the platform answered the scale with {problem}", None)
             return None
-        after, problem = self._read_count(now)
+        assert isinstance(answered, int)
+        if self.stopping:
+            # SIGTERM's grace covers the call, not a read after it: log the
+            # platform's own answer now; the next start reads the real count.
+            after, problem = answered, None
+        else:
+            after, problem = self._read_count(now)
         if after is None:
             # The call may have worked: re-read the count next beat, and let
             # the cool-off run as after a scale, rather than act on a guess.
