@@ -562,6 +562,7 @@ class Engine:
             self._scale_failed(target, f"the platform answered the scale with {problem}", None)
             return None
         assert isinstance(answered, int)
+        after: int | None
         if self.stopping:
             # SIGTERM's grace covers the call, not a read after it: log the
             # platform's own answer now; the next start reads the real count.
