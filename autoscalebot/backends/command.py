@@ -9,7 +9,9 @@ command, whatever it holds.
 
 A scale is confirmed by the command exiting 0: like an API answering a PATCH,
 the platform has accepted the new count. A command that runs longer than
-``COMMAND_TIMEOUT_IN_SECONDS`` is killed with everything it started.
+``COMMAND_TIMEOUT_IN_SECONDS`` is killed with everything it started, and of
+its output only the last 64 KiB of each stream is kept: a command that prints
+without end costs neither memory nor more than its time.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import selectors
 import shlex
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,9 @@ from autoscalebot.backends.checks import require_absolute_heartbeat_url
 from autoscalebot.config.settings import ConfigError, Settings
 
 _STDERR_CHARS = 300
+# Of each output stream only the end is kept (where tools put the error);
+# COUNT_COMMAND printing more than this is not printing a count.
+MAX_OUTPUT_BYTES = 64 * 1024
 
 
 class CommandScaler(BaseBackend):
@@ -53,7 +60,13 @@ class CommandScaler(BaseBackend):
         self.timeout = settings.command_timeout_in_seconds
 
     def current(self) -> int:
-        output = self._run("COUNT_COMMAND", self._fill(self.count_args, {})).strip()
+        output = self._run("COUNT_COMMAND", self._fill(self.count_args, {}))
+        if output is None:
+            raise ScalerError(
+                f"COUNT_COMMAND printed more than {MAX_OUTPUT_BYTES} bytes, not a whole number",
+                kind="protocol",
+            )
+        output = output.strip()
         if not re.fullmatch(r"[0-9]+", output):
             shown = output if len(output) <= 40 else output[:40] + "..."
             raise ScalerError(
@@ -75,12 +88,18 @@ class CommandScaler(BaseBackend):
             args.append(arg)
         return args
 
+    @property
+    def target(self) -> str:
+        """What is scaled, for the start event: ``command dokku ps:scale myapp web={quantity}``."""
+        return "command " + shlex.join(self.scale_args)
+
     def app_url(self) -> str | None:
         """Unknown: set HEARTBEAT_URL to a full URL."""
         return None
 
-    def _run(self, setting: str, args: list[str]) -> str:
-        """Run ``args``; its standard output, or a :class:`ScalerError` saying what went wrong."""
+    def _run(self, setting: str, args: list[str]) -> str | None:
+        """Run ``args``; its standard output (None when it overflowed the cap),
+        or a :class:`ScalerError` saying what went wrong."""
         program = Path(args[0]).name
         try:
             # A session of its own, so a timeout kills the command's children too.
@@ -89,8 +108,6 @@ class CommandScaler(BaseBackend):
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
                 start_new_session=True,
             )
         except FileNotFoundError:
@@ -104,7 +121,7 @@ class CommandScaler(BaseBackend):
                 f"{setting}: {program} could not start: {exc.strerror}", kind="server"
             ) from None
         try:
-            out, err = proc.communicate(timeout=self.timeout)
+            out, err = _bounded_output(proc, time.monotonic() + self.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise ScalerError(
@@ -116,11 +133,57 @@ class CommandScaler(BaseBackend):
                 status = f"was killed by signal {_signal_name(-proc.returncode)}"
             else:
                 status = f"exited with status {proc.returncode}"
-            detail = _trim(err) or _trim(out)
+            detail = _trim(err.text) or _trim(out.text)
             raise ScalerError(
                 f"{setting} ({program}) {status}" + (f": {detail}" if detail else ""), kind="server"
             )
-        return out
+        return None if out.overflowed else out.text
+
+
+class _Tail:
+    """The last ``MAX_OUTPUT_BYTES`` of a stream, and whether more came."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.overflowed = False
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > MAX_OUTPUT_BYTES:
+            self.overflowed = True
+            del self.data[:-MAX_OUTPUT_BYTES]
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+
+def _bounded_output(proc: subprocess.Popen[bytes], deadline: float) -> tuple[_Tail, _Tail]:
+    """Read both pipes to their ends, keeping their tails; TimeoutExpired at ``deadline``.
+
+    ``communicate`` would keep everything a command prints in memory.
+    """
+    tails = {proc.stdout: _Tail(), proc.stderr: _Tail()}
+    with selectors.DefaultSelector() as selector:
+        for pipe in tails:
+            selector.register(pipe, selectors.EVENT_READ)  # type: ignore[arg-type]
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            for key, _ in selector.select(left):
+                chunk = os.read(key.fd, 65536)
+                if chunk:
+                    tails[key.fileobj].add(chunk)  # type: ignore[index]
+                else:
+                    selector.unregister(key.fileobj)
+    for pipe in tails:
+        pipe.close()  # type: ignore[union-attr]
+    try:
+        proc.wait(max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise subprocess.TimeoutExpired(proc.args, 0) from None
+    return tails[proc.stdout], tails[proc.stderr]
 
 
 def _split(setting: str, command: str | None, example: str) -> list[str]:
@@ -162,12 +225,16 @@ def _trim(text: str) -> str:
     return text if len(text) <= _STDERR_CHARS else "..." + text[-_STDERR_CHARS:]
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the command and everything it started; it is not reaped yet, so its group is ours."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
-    # A grandchild in a session of its own may hold the pipes: stop reading then.
+    # Reap it; a grandchild in a session of its own may hold the pipes, which
+    # are closed here, not read: it may print for ever.
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
     with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.communicate(timeout=5)
+        proc.wait(timeout=5)

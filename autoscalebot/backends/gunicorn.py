@@ -135,7 +135,8 @@ class GunicornScaler(BaseBackend):
     def master_pid(self) -> int:
         """The running master's pid. Raises :class:`ScalerError` ``not_found``."""
         try:
-            text = self.pidfile.read_text().strip()
+            with self.pidfile.open("rb") as f:  # a pid is a few digits: read no more
+                text = f.read(64).decode("ascii", "replace").strip()
         except FileNotFoundError:
             raise ScalerError(
                 f"gunicorn is not running: {self.pidfile} does not exist (removed on exit)",
@@ -239,6 +240,11 @@ class GunicornScaler(BaseBackend):
                 "run the bot as gunicorn's user",
                 kind="forbidden",
             ) from None
+
+    @property
+    def target(self) -> str:
+        """What is scaled, for the start event: ``gunicorn /run/gunicorn.pid``."""
+        return f"gunicorn {self.pidfile}"
 
     def app_url(self) -> str | None:
         """Unknown: gunicorn does not say where it is reachable from outside."""

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 
 from autoscalebot import __version__
+from autoscalebot.backends import http
 from autoscalebot.backends.base import BaseBackend, ScalerError
 from autoscalebot.backends.checks import is_loopback
 from autoscalebot.config.settings import ConfigError, Settings
@@ -18,6 +19,10 @@ ACCEPT = "application/vnd.heroku+json; version=3"
 # Heroku refills the per-account pool at about 75 requests a minute; when it
 # is empty, waiting a minute gives the pool room again.
 RATE_LIMIT_BACKOFF = 60.0
+# One API call, all of it (connect, headers, body), and the most of an answer
+# read: a formation or an app is a few hundred bytes of JSON.
+DEADLINE_SECONDS = 10.0
+MAX_BODY_BYTES = 1 << 20
 
 _KINDS = {401: "auth", 403: "forbidden", 404: "not_found", 422: "invalid", 429: "rate_limited"}
 _HINTS = {
@@ -42,6 +47,7 @@ class HerokuScaler(BaseBackend):
         *,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float = DEADLINE_SECONDS,
         **_: Any,
     ) -> None:
         super().__init__(settings)
@@ -57,7 +63,8 @@ class HerokuScaler(BaseBackend):
         self.rate_limit_remaining: int | None = None
         self._clock = clock
         self._quiet_until = 0.0
-        self._client = client or httpx.Client(timeout=10.0)
+        self._deadline = deadline
+        self._client = http.bound(client) if client else http.client(timeout=deadline)
         self._base = base
         self._headers = {
             "Accept": ACCEPT,
@@ -73,6 +80,11 @@ class HerokuScaler(BaseBackend):
 
     def scale_to(self, quantity: int) -> int:
         return self._quantity(self._call("PATCH", self._formation_path(), {"quantity": quantity}))
+
+    @property
+    def target(self) -> str:
+        """What is scaled, for the start event: ``my-app/web``."""
+        return f"{self.app}/{self.process_type}"
 
     def app_url(self) -> str | None:
         body = self._call("GET", f"/apps/{quote(self.app, safe='')}")
@@ -114,15 +126,20 @@ class HerokuScaler(BaseBackend):
             )
         what = f"{method} {path}"
         try:
-            response = self._client.request(
-                method, self._base + path, json=body, headers=self._headers
+            response = http.request(
+                self._client,
+                method,
+                self._base + path,
+                json=body,
+                headers=self._headers,
+                deadline=self._deadline,
+                max_bytes=MAX_BODY_BYTES,
+                truncate=True,  # an error's status still counts; its page need not be whole
             )
-        except httpx.TimeoutException:
-            raise ScalerError(f"Heroku API timed out ({what})", kind="network") from None
-        except httpx.HTTPError as exc:
-            raise ScalerError(
-                f"Heroku API unreachable ({what}): {type(exc).__name__}", kind="network"
-            ) from None
+        except http.CallFailed as exc:
+            if exc.kind == "timeout":
+                raise ScalerError(f"Heroku API {exc} ({what})", kind="network") from None
+            raise ScalerError(f"Heroku API unreachable ({what}): {exc}", kind="network") from None
         remaining = response.headers.get("RateLimit-Remaining")
         if remaining is not None and remaining.strip().isdigit():
             self.rate_limit_remaining = int(remaining)
@@ -130,6 +147,10 @@ class HerokuScaler(BaseBackend):
             self._quiet_until = self._clock() + RATE_LIMIT_BACKOFF
         if response.status_code >= 400:
             raise self._error(response, what)
+        if response.truncated:
+            raise ScalerError(
+                f"Heroku answered {what} with a body over {MAX_BODY_BYTES} bytes", kind="protocol"
+            )
         try:
             return response.json()
         except ValueError:
@@ -137,7 +158,7 @@ class HerokuScaler(BaseBackend):
                 f"Heroku answered {what} with malformed JSON", kind="protocol"
             ) from None
 
-    def _error(self, response: httpx.Response, what: str) -> ScalerError:
+    def _error(self, response: http.Reply, what: str) -> ScalerError:
         status = response.status_code
         error_id, message = "", ""
         try:

@@ -32,6 +32,7 @@ from urllib.parse import quote
 import httpx
 
 from autoscalebot import __version__
+from autoscalebot.backends import http
 from autoscalebot.backends.base import BaseBackend, ScalerError
 from autoscalebot.backends.checks import is_loopback, require_absolute_heartbeat_url
 from autoscalebot.config.settings import SPEC_BY_NAME, ConfigError, Settings
@@ -40,6 +41,9 @@ SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 MERGE_PATCH = "application/merge-patch+json"
 # When the API server asks to back off without saying how long.
 DEFAULT_BACKOFF = 10.0
+# One API call, all of it, and the most of an answer read (a Scale is ~500 bytes).
+DEADLINE_SECONDS = 10.0
+MAX_BODY_BYTES = 1 << 20
 
 _KINDS = {
     400: "invalid",
@@ -68,6 +72,7 @@ class KubernetesScaler(BaseBackend):
         *,
         client: httpx.Client | None = None,
         environ: Mapping[str, str] | None = None,
+        deadline: float = DEADLINE_SECONDS,
         **_: Any,
     ) -> None:
         super().__init__(settings)
@@ -92,7 +97,12 @@ class KubernetesScaler(BaseBackend):
         self._token = ""
         self._token_stamp: tuple[float, int] | None = None
         self._load_token()  # a missing token is a configuration error, now, not at the first beat
-        self._client = client or httpx.Client(timeout=10.0, verify=self._verify(settings))
+        self._deadline = deadline
+        self._client = (
+            http.bound(client)
+            if client
+            else http.client(timeout=deadline, verify=self._verify(settings))
+        )
         self._path = (
             f"/apis/apps/v1/namespaces/{quote(self.namespace, safe='')}"
             f"/deployments/{quote(self.deployment, safe='')}/scale"
@@ -150,6 +160,11 @@ class KubernetesScaler(BaseBackend):
     def scale_to(self, quantity: int) -> int:
         return self._replicas(self._call("PATCH", {"spec": {"replicas": quantity}}))
 
+    @property
+    def target(self) -> str:
+        """What is scaled, for the start event: ``deployment default/web``."""
+        return f"deployment {self.namespace}/{self.deployment}"
+
     def app_url(self) -> str | None:
         """Unknown: a Deployment does not say where it is reachable; set HEARTBEAT_URL in full."""
         return None
@@ -183,22 +198,29 @@ class KubernetesScaler(BaseBackend):
             headers["Content-Type"] = MERGE_PATCH
             content = json.dumps(body).encode()
         try:
-            response = self._client.request(
-                method, self.base + self._path, content=content, headers=headers
+            response = http.request(
+                self._client,
+                method,
+                self.base + self._path,
+                content=content,
+                headers=headers,
+                deadline=self._deadline,
+                max_bytes=MAX_BODY_BYTES,
+                truncate=True,  # an error's status still counts; its page need not be whole
             )
-        except httpx.TimeoutException:
-            raise ScalerError(f"Kubernetes API timed out ({what})", kind="network") from None
-        except httpx.HTTPError as exc:
-            reason = (
-                "TLS verification failed"
-                if "CERTIFICATE_VERIFY_FAILED" in str(exc)
-                else type(exc).__name__
-            )
+        except http.CallFailed as exc:
+            if exc.kind == "timeout":
+                raise ScalerError(f"Kubernetes API {exc} ({what})", kind="network") from None
             raise ScalerError(
-                f"Kubernetes API unreachable ({what}): {reason}", kind="network"
+                f"Kubernetes API unreachable ({what}): {exc}", kind="network"
             ) from None
         if response.status_code >= 400:
             raise self._error(response, what)
+        if response.truncated:
+            raise ScalerError(
+                f"Kubernetes answered {what} with a body over {MAX_BODY_BYTES} bytes",
+                kind="protocol",
+            )
         try:
             return response.json()
         except ValueError:
@@ -206,7 +228,7 @@ class KubernetesScaler(BaseBackend):
                 f"Kubernetes answered {what} with malformed JSON", kind="protocol"
             ) from None
 
-    def _error(self, response: httpx.Response, what: str) -> ScalerError:
+    def _error(self, response: http.Reply, what: str) -> ScalerError:
         """A ScalerError from the API server's ``Status`` (or the bare status line)."""
         code = response.status_code
         reason, message, retry = "", "", None

@@ -8,8 +8,10 @@ The URL usually *is* the credential (Slack's and Discord's carry a token in
 the path), so it is a secret setting: from the environment or the settings
 module only, HTTPS only (loopback excepted), and never in a log line or an
 error message, including the HTTP library's own log lines, which this
-backend scrubs. Each POST has a bounded timeout; a connection failure, a 429
-or a 5xx is retried once after a backoff. The engine runs notification
+backend scrubs. Each POST has ``WEBHOOK_TIMEOUT_IN_SECONDS`` in total (headers
+and body included) and at most 64 KiB of its answer is read; a request that
+surely never arrived (unknown host, refused), a 429 or a 5xx is retried once
+after a backoff. The engine runs notification
 backends on their own thread, so even a webhook that hangs until its timeout
 never delays a beat.
 """
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from autoscalebot import __version__
+from autoscalebot.backends import http
 from autoscalebot.backends.base import BaseBackend, Notification
 from autoscalebot.backends.checks import is_loopback
 from autoscalebot.backends.notification import subject
@@ -36,6 +39,8 @@ BACKOFF_SECONDS = 1.0
 # A Retry-After longer than this is not waited for: the notifier's thread has
 # other messages to deliver; the message is reported as failed instead.
 MAX_RETRY_AFTER = 10.0
+# Of a webhook's answer only a line is shown; the rest is not even read.
+MAX_BODY_BYTES = 64 * 1024
 _MASK = "[WEBHOOK_URL]"
 # Loggers of the HTTP stack that may print the request URL (httpx logs
 # "HTTP Request: POST <url>" at INFO); logger filters do not pass to children.
@@ -133,10 +138,15 @@ class WebhookBackend(BaseBackend):
         self._secrets = sorted({s for s in self._secrets if len(s) > 1}, key=len, reverse=True)
         self._closing = threading.Event()
         self._wait = wait or self._closing.wait
-        self._client = client or httpx.Client(
-            timeout=settings.webhook_timeout_in_seconds,
-            follow_redirects=False,
-            headers={"User-Agent": f"autoscalebot/{__version__}"},
+        self._timeout = settings.webhook_timeout_in_seconds
+        self._client = (
+            http.bound(client)
+            if client
+            else http.client(
+                timeout=settings.webhook_timeout_in_seconds,
+                follow_redirects=False,
+                headers={"User-Agent": f"autoscalebot/{__version__}"},
+            )
         )
         self._scrub = _Scrub(self._secrets)
         for name in _HTTP_LOGGERS:
@@ -174,14 +184,25 @@ class WebhookBackend(BaseBackend):
     def _post(self, body: dict[str, Any]) -> tuple[str | None, float | None]:
         """One POST: (None, None) on success, else (what went wrong, backoff before a retry or None)."""
         try:
-            response = self._client.post(self._url, json=body)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-            return f"webhook at {self.host} unreachable: {self._describe(exc)}", BACKOFF_SECONDS
-        except httpx.TimeoutException:
-            # It may have arrived: a retry could post it twice, so none.
-            return f"webhook at {self.host} did not answer in time", None
-        except httpx.HTTPError as exc:
-            return f"webhook at {self.host} failed: {self._describe(exc)}", None
+            response = http.request(
+                self._client,
+                "POST",
+                self._url,
+                json=body,
+                deadline=self._timeout,
+                max_bytes=MAX_BODY_BYTES,
+                truncate=True,
+            )
+        except http.CallFailed as exc:
+            if exc.kind == "timeout" and exc.sent:
+                # It may have arrived: a retry could post it twice, so none.
+                return f"webhook at {self.host} did not answer in time ({exc})", None
+            if not exc.sent or exc.kind == "protocol":
+                return (
+                    f"webhook at {self.host} unreachable: {self._hide(str(exc))}",
+                    BACKOFF_SECONDS,
+                )
+            return f"webhook at {self.host} failed: {self._hide(str(exc))}", None
         code = response.status_code
         if code < 300:
             return None, None
@@ -190,10 +211,6 @@ class WebhookBackend(BaseBackend):
         if code == 429:
             return problem, min(_retry_after(response) or BACKOFF_SECONDS, MAX_RETRY_AFTER)
         return problem, BACKOFF_SECONDS if code >= 500 else None
-
-    def _describe(self, exc: Exception) -> str:
-        text = self._hide(str(exc))[:120]
-        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
     def _hide(self, text: str) -> str:
         for secret in self._secrets:
@@ -207,7 +224,7 @@ class WebhookBackend(BaseBackend):
         self._client.close()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: http.Reply) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     try:
         return max(0.0, float(value))

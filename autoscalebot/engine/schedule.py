@@ -4,13 +4,18 @@ A value is either a constant or ``{"H:MM": n, ...}``. An entry holds from its
 time until the next entry; before the first entry of the day the last entry
 still holds (it carried over from yesterday). Times are local to the
 schedule's time zone.
+
+On a spring-forward day an entry whose time does not exist (2:30 in New York,
+where clocks go from 1:59 to 3:00) takes effect when the clock jumps, at the
+first minute that exists (3:00): that is when the wall clock first passes the
+entry, so it is both when the value changes and the time shown for it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _KEY = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -90,11 +95,14 @@ class Schedule:
         local = moment.astimezone(tz)
         current = self.value_at(moment, tz)
         for day in range(0, 3):
-            date = (local + timedelta(days=day)).date()
-            for minute, value in self.entries:
-                at = datetime.combine(date, time(minute // 60, minute % 60), tzinfo=tz)
-                if at > local and value != current:
-                    return at, value
+            today = (local + timedelta(days=day)).date()
+            for minute, _ in self.entries:
+                at = _existing(today, minute, tz)
+                # Instants compared, not wall times (the same tzinfo compares walls).
+                if at.astimezone(UTC) > moment.astimezone(UTC):
+                    value = self.value_at(at, tz)  # entries in one gap all start at its end
+                    if value != current:
+                        return at, value
         return None
 
     def to_raw(self) -> int | dict[str, int]:
@@ -108,6 +116,17 @@ class Schedule:
         if isinstance(raw, int):
             return str(raw)
         return ", ".join(f"{k}={v}" for k, v in raw.items())
+
+
+def _existing(day: date, minute: int, tz: tzinfo) -> datetime:
+    """``day`` at ``minute`` in ``tz``; a minute a spring-forward skipped moves to the gap's end."""
+    for late in range(0, 24 * 60 - minute):
+        m = minute + late
+        at = datetime.combine(day, time(m // 60, m % 60), tzinfo=tz)
+        # A wall time that does not exist does not survive the round trip through UTC.
+        if at.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == at.replace(tzinfo=None):
+            return at
+    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
 
 
 def _parse_key(key: object) -> int:

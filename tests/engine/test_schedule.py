@@ -51,3 +51,30 @@ def test_round_trip_to_raw():
     raw = {"0:00": 2, "9:00": 5, "17:30": 2}
     assert Schedule.parse(raw).to_raw() == raw
     assert Schedule.parse(3).to_raw() == 3
+
+
+def test_an_entry_in_a_spring_forward_gap_is_shown_at_the_jump_a_time_that_exists():
+    # 2026-03-08 in New York: clocks go from 1:59:59 EST to 3:00 EDT; 2:30 never happens.
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    s = Schedule.parse({"0:00": 1, "2:30": 4, "8:00": 1})
+    at, value = s.next_change(datetime(2026, 3, 8, 1, 0, tzinfo=ny), ny)
+    assert value == 4
+    assert (at.hour, at.minute) == (3, 0)  # the first minute that exists after the gap
+    assert at.astimezone(UTC) == datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 3:00 EDT
+    # ... which is when the value really changes: 1:59 EST still 1, 3:00 EDT already 4.
+    assert s.value_at(datetime(2026, 3, 8, 6, 59, tzinfo=UTC), ny) == 1
+    assert s.value_at(at, ny) == 4
+    # The day after, 2:30 exists again and is the time shown.
+    at, _ = s.next_change(datetime(2026, 3, 9, 1, 0, tzinfo=ny), ny)
+    assert (at.day, at.hour, at.minute) == (9, 2, 30)
+
+
+def test_two_entries_in_one_gap_change_once_to_the_later_value():
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    s = Schedule.parse({"0:00": 1, "2:15": 5, "2:45": 7})
+    at, value = s.next_change(datetime(2026, 3, 8, 1, 0, tzinfo=ny), ny)
+    assert ((at.hour, at.minute), value) == ((3, 0), 7)
