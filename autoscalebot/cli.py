@@ -21,6 +21,7 @@ from autoscalebot.engine.events import Stopped
 from autoscalebot.logfmt import LogfmtSink
 from autoscalebot.metrics import serving_metrics
 from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_engine
+from autoscalebot.secrets import install_log_scrubber
 
 USAGE_ERROR = 2
 # Seconds a scale call in flight at SIGTERM may take to answer before exit.
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         try:
             settings = resolve_settings(args, stack)
+            install_log_scrubber(settings)  # secrets masked in every log line
             # The demo never writes the user's own file unless asked to.
             config_path = args.config or (None if args.demo else default_config_path())
             # METRICS_PORT: a Prometheus endpoint, fed the same events, until exit.

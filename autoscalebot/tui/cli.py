@@ -14,6 +14,7 @@ from pathlib import Path
 
 from autoscalebot.config import ConfigError, default_config_path
 from autoscalebot.runtime import add_arguments, resolve_settings
+from autoscalebot.secrets import install_log_scrubber
 
 USAGE_ERROR = 2
 
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(stop_engine)
         try:
             settings = resolve_settings(args, stack, allow_missing_config=True)
+            install_log_scrubber(settings)  # secrets masked in every log line
             # The demo never writes the user's own file unless asked to.
             config_path = args.config or (None if args.demo else default_config_path())
             app = AutoscaleApp(
