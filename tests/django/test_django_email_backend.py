@@ -148,7 +148,7 @@ def test_the_engine_mails_a_scale_through_the_backend_named_in_django_settings()
     engine.tick()
     [message] = mail.outbox
     assert message.subject == "[Django] [autoscalebot] scaled (my-app-name)"
-    assert message.body.startswith("Scaled down from 2 to 1 dynos automatically\n")
+    assert message.body.startswith("Scaled down from 2 to 1 dyno automatically\n")
     assert "Counts: before=2, after=1" in message.body
 
 
