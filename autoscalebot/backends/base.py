@@ -193,7 +193,16 @@ class Policy(Protocol):
 
 @runtime_checkable
 class Scaler(Protocol):
-    """Scaling backend: reads and sets the dyno count on a platform."""
+    """Scaling backend: reads and sets the dyno count on a platform.
+
+    Optional: a ``target`` attribute (or property), the text that names what
+    is scaled in the start event (``my-app/web``, ``deployment default/web``).
+    The engine reads it with ``getattr``, so scalers without it still work.
+    ``scale_to`` answers "done" only for the count the platform reports; the
+    engine reads the count back after every call, and an answer or a read
+    that is not a plausible count (negative, above 10000, not a whole number)
+    or that shows the count unchanged is a failed scale.
+    """
 
     def current(self) -> int:
         """The count the platform runs now. Raises :class:`ScalerError`."""
