@@ -27,6 +27,7 @@ from typing import NoReturn
 from autoscalebot.backends.policies.profile import AppProfile
 from autoscalebot.backends.policies.queueing import utilisation_for_share
 from autoscalebot.config import ConfigError, Settings, load_settings, parse_overrides
+from autoscalebot.config.settings import short_names_fix
 from autoscalebot.sim import chart, runner, traces
 from autoscalebot.sim.model import AppModel
 from autoscalebot.sim.table import metrics_table
@@ -92,7 +93,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--peak-rps",
         type=float,
-        help="busiest hour of a generated trace (default: 70%% of what MAX_DYNOS can serve)",
+        help="busiest step of the load: a generated trace is made with it, a file is scaled to it "
+        "(default: a family at 70%% of what MAX_DYNOS can serve; a file as recorded)",
     )
     app = p.add_argument_group(
         "the simulated app (default: APP_* settings, else a router log's service times, else 100 ms, 2, 45 s)"
@@ -157,7 +159,14 @@ def _settings(args: argparse.Namespace) -> Settings:
         require_platform=False,
     )
     if args.policy:
-        settings = dataclasses.replace(settings, decision_backend=runner.policy_path(args.policy))
+        path = runner.policy_path(args.policy)
+        if "." not in path:  # neither a short name nor a dotted path: a typo
+            raise ConfigError(
+                "--policy",
+                f"{args.policy!r} is not a policy",
+                short_names_fix(args.policy, [*runner.POLICIES, *runner.SHORT_NAMES]),
+            )
+        settings = dataclasses.replace(settings, decision_backend=path)
     return settings
 
 
@@ -224,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         is_family = args.trace in traces.FAMILIES
         trace = None if is_family else traces.load(args.trace, days=args.days or 366.0)
+        if trace is not None and args.peak_rps:
+            trace = traces.scaled(trace, args.peak_rps)
         model = _model(args, settings, trace)
         settings = _with_app(settings, model)
         AppProfile.from_settings(settings)  # a bad APP_* or TARGET_PERCENTILE fails here, named
@@ -272,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     print(_header(args, trace, model, sc))
+    if sc.short is not None:
+        print(_shortfall(sc, settings))
     print()
     print(metrics_table([best.metrics, static.metrics, *(r.metrics for _, r in results)]))
     print()
@@ -299,6 +312,19 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def _shortfall(sc: runner.Scenario, settings: Settings) -> str:
+    """Said up front: where MAX_DYNOS cannot carry the trace, so no policy can meet the target."""
+    short = sc.short
+    assert short is not None
+    spans = ", ".join(short.spans(sc.trace.start, runner.sim_tz(sc.settings)))
+    worst = f"{short.worst}" if short.worst <= 4 * short.limit else f"over {4 * short.limit}"
+    return (
+        f"MAX_DYNOS cannot carry this load: for {short.hours:.1f} h ({spans}) the target needs more "
+        f"than MAX_DYNOS {short.limit} (up to {worst} dynos). Every run, the oracle's too, is slow "
+        f"there; the oracle is marked infeasible. Raise MAX_DYNOS or lower --peak-rps."
+    )
 
 
 def _header(

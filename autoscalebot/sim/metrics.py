@@ -74,6 +74,29 @@ def reaction_times(
     return out
 
 
+RISE_SHARE = 0.25  # a load step: the need rises by a quarter (and at least one dyno) ...
+RISE_WITHIN_S = 300.0  # ... over its lowest in the last five minutes
+RISE_APART_S = 900.0  # one event per quarter hour at most
+
+
+def need_rises(need: Sequence[int], step_s: float) -> list[float]:
+    """Load steps read off the oracle's need, for traces that do not say where theirs are (files).
+
+    A step is a moment the need rises by at least a quarter, and at least one
+    dyno, over its lowest of the five minutes before; events are at least a
+    quarter of an hour apart.
+    """
+    back = max(1, round(RISE_WITHIN_S / step_s))
+    out: list[float] = []
+    for i in range(1, len(need)):
+        low = min(need[max(0, i - back) : i])
+        if need[i] - low >= max(1.0, RISE_SHARE * low) and need[i] > need[i - 1]:
+            t = i * step_s
+            if not out or t - out[-1] >= RISE_APART_S:
+                out.append(t)
+    return out
+
+
 def median_or_none(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 

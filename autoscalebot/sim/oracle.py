@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from autoscalebot.config.settings import Settings
 from autoscalebot.sim.model import AppModel, needed_dynos
@@ -48,15 +48,73 @@ def need_per_step(
     trace: Trace, model: AppModel, target_ms: float, share: float, bounds: list[tuple[int, int]]
 ) -> list[int]:
     """Serving dynos needed at each step, clamped to that step's bounds."""
-    cache: dict[float, int] = {}
+    return needs(trace, model, target_ms, share, bounds)[0]
+
+
+# How far past MAX_DYNOS the unclamped need is searched (enough to say "needs 3x MAX").
+SHORT_SEARCH = 4
+
+
+def needs(
+    trace: Trace, model: AppModel, target_ms: float, share: float, bounds: list[tuple[int, int]]
+) -> tuple[list[int], list[int]]:
+    """(need clamped to the bounds, the unclamped need) per step.
+
+    Where the unclamped need is over that step's MAX_DYNOS the target cannot
+    be met at all: the oracle there is infeasible, and so is every policy.
+    """
+    cache: dict[tuple[float, int], int] = {}
     out = []
+    raw = []
     for rps, (low, high) in zip(trace.rps, bounds, strict=True):
-        key = round(rps, 3)
+        cap = SHORT_SEARCH * max(high, 1) + 1
+        key = (round(rps, 3), cap)
         n = cache.get(key)
         if n is None:
-            n = cache[key] = needed_dynos(model, rps, target_ms, share, cap=max(high, 1) + 1)
+            n = cache[key] = needed_dynos(model, rps, target_ms, share, cap=cap)
+        raw.append(n)
         out.append(max(low, min(high, n)))
-    return out
+    return out, raw
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Where MAX_DYNOS cannot carry the trace: steps, hours, the worst need."""
+
+    steps: tuple[int, ...]
+    step_s: float
+    worst: int  # the most dynos any step needs (at most SHORT_SEARCH x MAX_DYNOS)
+    limit: int  # MAX_DYNOS at the worst step
+
+    @property
+    def hours(self) -> float:
+        return len(self.steps) * self.step_s / 3600.0
+
+    def spans(self, start: datetime, tz: tzinfo, most: int = 4) -> list[str]:
+        """The first ``most`` runs of short steps as 'Mon 10:05-11:40' (local time)."""
+        out = []
+        runs: list[list[int]] = []
+        for i in self.steps:
+            if runs and i == runs[-1][1] + 1:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+        for a, b in runs[:most]:
+            t0 = (start + timedelta(seconds=a * self.step_s)).astimezone(tz)
+            t1 = (start + timedelta(seconds=(b + 1) * self.step_s)).astimezone(tz)
+            out.append(f"{t0:%a %H:%M}-{t1:%H:%M}")
+        if len(runs) > most:
+            out.append(f"and {len(runs) - most} more")
+        return out
+
+
+def shortfall(raw: list[int], bounds: list[tuple[int, int]], step_s: float) -> Shortfall | None:
+    """The steps whose need is over MAX_DYNOS, or None when MAX_DYNOS carries the whole trace."""
+    steps = tuple(i for i, (n, (_, high)) in enumerate(zip(raw, bounds, strict=True)) if n > high)
+    if not steps:
+        return None
+    worst = max(steps, key=lambda i: raw[i])
+    return Shortfall(steps, step_s, raw[worst], bounds[worst][1])
 
 
 def oracle_plan(need: list[int], step_s: float, boot_s: float) -> Plan:

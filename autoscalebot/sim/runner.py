@@ -21,7 +21,13 @@ from autoscalebot.engine.engine import Engine
 from autoscalebot.engine.loading import build_backend
 from autoscalebot.sim import oracle
 from autoscalebot.sim.backends import SimProbe, SimScaler
-from autoscalebot.sim.metrics import Metrics, median_or_none, reaction_times, reversals
+from autoscalebot.sim.metrics import (
+    Metrics,
+    median_or_none,
+    need_rises,
+    reaction_times,
+    reversals,
+)
 from autoscalebot.sim.model import AppModel, World
 from autoscalebot.sim.traces import Trace
 
@@ -32,15 +38,22 @@ SHORT_NAMES: dict[str, str] = {"step-scaling": "step", "heroku-autoscaling": "he
 BASELINES = ("streak", "hpa", "step", "judoscale", "heroku")
 _ALIASES = BACKEND_ALIASES["DECISION_BACKEND"]
 _ORDER = {name: i for i, name in enumerate(BASELINES)}  # baselines first, in this order
+# The queue policy reads job queues, not a web heartbeat: nothing to simulate here.
+NOT_WEB = ("queue",)
 POLICIES: dict[str, str] = dict(
     sorted(
-        ((SHORT_NAMES.get(alias, alias), path) for alias, path in _ALIASES.items()),
+        (
+            (SHORT_NAMES.get(alias, alias), path)
+            for alias, path in _ALIASES.items()
+            if alias not in NOT_WEB
+        ),
         key=lambda item: _ORDER.get(item[0], len(_ORDER)),
     )
 )
 _BY_PATH = {path: short for short, path in POLICIES.items()}
 
 
+ORACLE_INFEASIBLE = "oracle (infeasible)"  # MAX_DYNOS cannot meet the target somewhere
 DEFAULT_SLO_SHARE = 0.05  # the latency target holds for 95% of requests (a p95 target)
 
 
@@ -65,7 +78,14 @@ class Result:
 
 @dataclass(frozen=True)
 class Scenario:
-    """What every policy faces in one comparison."""
+    """What every policy faces in one comparison.
+
+    ``target_ms`` and ``slo_share`` are the reference SLO every run is judged
+    by (slow %: requests over ``target_ms``), fixed for the scenario whatever
+    thresholds a policy is run with. ``events`` are the load steps the
+    reaction column times: the trace's own, else read off the need.
+    ``short`` says where MAX_DYNOS cannot carry the trace (None: nowhere).
+    """
 
     trace: Trace
     model: AppModel
@@ -73,10 +93,9 @@ class Scenario:
     slo_share: float
     need: list[int]
     seed: int
-
-    @property
-    def target_ms(self) -> float:
-        return self.settings.max_response_time_in_ms
+    target_ms: float = 1000.0
+    events: tuple[float, ...] = ()
+    short: oracle.Shortfall | None = None
 
 
 def sim_tz(settings: Settings) -> tzinfo:
@@ -91,8 +110,13 @@ def prepare(
     model: AppModel | None = None,
     slo_share: float = DEFAULT_SLO_SHARE,
     seed: int = 0,
+    target_ms: float | None = None,
 ) -> Scenario:
-    """The scenario for ``trace``: settings made safe to simulate, and the oracle's need."""
+    """The scenario for ``trace``: settings made safe to simulate, and the oracle's need.
+
+    ``target_ms`` (default MAX_RESPONSE_TIME_IN_MS) and ``slo_share`` are the
+    reference SLO, which runs with other thresholds are still judged by.
+    """
     model = model or AppModel()
     # No notifications, no platform, and a fixed zone: the run must be silent and repeatable.
     settings = dataclasses.replace(
@@ -102,9 +126,12 @@ def prepare(
         notify_on_every_ping=False,
         dry_run=False,
     )
+    target = settings.max_response_time_in_ms if target_ms is None else target_ms
     bounds = oracle.bounds_per_step(trace, settings, sim_tz(settings))
-    need = oracle.need_per_step(trace, model, settings.max_response_time_in_ms, slo_share, bounds)
-    return Scenario(trace, model, settings, slo_share, need, seed)
+    need, raw = oracle.needs(trace, model, target, slo_share, bounds)
+    events = trace.events or tuple(need_rises(raw, trace.step_s))
+    short = oracle.shortfall(raw, bounds, trace.step_s)
+    return Scenario(trace, model, settings, slo_share, need, seed, target, events, short)
 
 
 def policy_name(name: str) -> str:
@@ -228,7 +255,7 @@ def run_plan(
 def run_bounds(sc: Scenario, *, keep: bool = False) -> tuple[Result, Result]:
     """(oracle, static peak) for the scenario."""
     plan = oracle.oracle_plan(sc.need, sc.trace.step_s, sc.model.boot_seconds)
-    best = run_plan(sc, plan, "oracle", keep=keep)
+    best = run_plan(sc, plan, ORACLE_INFEASIBLE if sc.short else "oracle", keep=keep)
     hours = best.metrics.dyno_hours
     best = dataclasses.replace(best, metrics=dataclasses.replace(best.metrics, vs_oracle=1.0))
     static = run_plan(sc, oracle.static_plan(sc.need), "static", oracle_hours=hours, keep=keep)
@@ -252,7 +279,7 @@ def _metrics(
         s >= need[min(last, int(i * interval // step))] and not b
         for i, (s, b) in enumerate(zip(serving, backlogged, strict=True))
     ]
-    reactions = reaction_times(sc.trace.events, interval, enough)
+    reactions = reaction_times(sc.events, interval, enough)
     requests = world.requests or math.inf
     return Metrics(
         policy=label,

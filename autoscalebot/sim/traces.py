@@ -10,7 +10,18 @@ default). The generated families share their parts:
   decay over tens of minutes;
 - ``step``: load that holds for hours, then jumps to a new level;
 - ``square``: low and high load alternating with a half period equal to the
-  decision window it is given (fails + passes beats), to provoke flapping.
+  decision window it is given (fails + passes beats), to provoke flapping;
+- ``burst``: a diurnal day with spikes that double or triple the load within
+  10-30 s and are gone in one to four minutes: faster than a dyno boots
+  (10 s steps);
+- ``scheduled``: what repeats on the clock: a job on the hour every hour, a
+  newsletter at the same minute each morning, and the diurnal day;
+- ``viral``: self-reinforcing bursts, load that feeds on itself and doubles
+  every few minutes until it peaks, then fades;
+- ``launch``: slow launches, load that climbs to a new level over two to
+  eight hours and stays there for a day or more;
+- ``small``: the diurnal week of a very small app (an eighth of the peak: one
+  or two dynos, where rounding to whole dynos is most of the cost).
 
 Every generator takes a seed and gives the same trace for the same seed.
 """
@@ -20,11 +31,24 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-FAMILIES = ("diurnal", "flash", "step", "square")
+FAMILIES = (
+    "diurnal",
+    "flash",
+    "step",
+    "square",
+    "burst",
+    "scheduled",
+    "viral",
+    "launch",
+    "small",
+)
+BURST_STEP_S = 10.0  # the burst family's resolution: its spikes are shorter than a boot
+SMALL_SHARE = 0.12  # the small family's peak, as a share of the peak asked for
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # traces start on a Monday at midnight
 
 
@@ -85,6 +109,8 @@ def generate(
         raise TraceError("days and peak rps must be positive")
     # One stream per family and seed, so adding a family never changes another's traces.
     rng = random.Random(f"{family}:{seed}")
+    if family == "burst":
+        step_s = min(step_s, BURST_STEP_S)
     n = max(1, round(days * 86400.0 / step_s))
     events: list[float] = []
     if family == "diurnal":
@@ -94,8 +120,21 @@ def generate(
         events = _flash_crowds(rng, rps, step_s, peak_rps)
     elif family == "step":
         rps, events = _steps(rng, n, step_s, peak_rps)
-    else:
+    elif family == "square":
         rps, events = _square(rng, n, step_s, peak_rps, window_s)
+    elif family == "burst":
+        rps = _diurnal(rng, n, step_s, 0.6 * peak_rps)
+        events = _bursts(rng, rps, step_s)
+    elif family == "scheduled":
+        rps = _diurnal(rng, n, step_s, 0.6 * peak_rps)
+        events = _schedule(rng, rps, step_s, peak_rps)
+    elif family == "viral":
+        rps = _diurnal(rng, n, step_s, 0.4 * peak_rps)
+        events = _viral(rng, rps, step_s, peak_rps)
+    elif family == "launch":
+        rps = _launches(rng, n, step_s, peak_rps)
+    else:
+        rps = _diurnal(rng, n, step_s, SMALL_SHARE * peak_rps, noise_sd=0.25)
     return Trace(family, tuple(rps), step_s, MONDAY, tuple(events))
 
 
@@ -119,7 +158,9 @@ def _hump(h: float, centre: float, width: float) -> float:
     return math.exp(-0.5 * (d / width) ** 2)
 
 
-def _diurnal(rng: random.Random, n: int, step_s: float, peak: float) -> list[float]:
+def _diurnal(
+    rng: random.Random, n: int, step_s: float, peak: float, *, noise_sd: float = 0.12
+) -> list[float]:
     morning = rng.uniform(10.0, 12.0)
     evening = rng.uniform(19.5, 21.5)
     second = rng.uniform(0.5, 0.8)  # the evening hump, relative to the morning one
@@ -133,7 +174,7 @@ def _diurnal(rng: random.Random, n: int, step_s: float, peak: float) -> list[flo
         for m in range(1440)
     ]
     top = max(shape)
-    noise = _ar1_log_noise(rng, n, step_s, sd=0.12, corr_s=1800.0)
+    noise = _ar1_log_noise(rng, n, step_s, sd=noise_sd, corr_s=1800.0)
     out = []
     for i in range(n):
         t = i * step_s
@@ -142,6 +183,17 @@ def _diurnal(rng: random.Random, n: int, step_s: float, peak: float) -> list[flo
         level = shape[minute] / top * volume[day] * (weekend if day % 7 >= 5 else 1.0)
         out.append(peak * level * noise[i])
     return out
+
+
+def _add(
+    rps: list[float], step_s: float, start: float, length: float, shape: Callable[[float], float]
+) -> None:
+    """Add ``shape(seconds since start)`` to the steps from ``start`` for ``length`` seconds, in place."""
+    first = int(start // step_s)
+    for i in range(first, min(len(rps), first + int(length / step_s) + 1)):
+        dt = i * step_s - start
+        if dt >= 0:
+            rps[i] += shape(dt)
 
 
 def _flash_crowds(rng: random.Random, rps: list[float], step_s: float, peak: float) -> list[float]:
@@ -154,13 +206,121 @@ def _flash_crowds(rng: random.Random, rps: list[float], step_s: float, peak: flo
         ramp = rng.uniform(120.0, 600.0)
         decay = rng.uniform(600.0, 3600.0)
         height = rng.uniform(0.8, 2.5) * peak
+        _add(
+            rps,
+            step_s,
+            start,
+            ramp + 6 * decay,
+            lambda dt, h=height, r=ramp, d=decay: (
+                h * (dt / r if dt < r else math.exp(-(dt - r) / d))
+            ),
+        )
+    return starts
+
+
+def _bursts(rng: random.Random, rps: list[float], step_s: float) -> list[float]:
+    """Spikes shorter than a boot, in place: up in 10-30 s, gone in 1-4 min; return their starts."""
+    n = len(rps)
+    duration = n * step_s
+    starts = []
+    t = rng.uniform(600.0, 3600.0)
+    while t < duration:
+        starts.append(t)
+        t += rng.uniform(900.0, 5400.0)  # one every 15 min to 1.5 h
+    for start in starts:
+        rise = rng.uniform(10.0, 30.0)
+        hold = rng.uniform(60.0, 240.0)
+        factor = rng.uniform(1.0, 2.0)  # the load doubles or triples
         first = int(start // step_s)
-        for i in range(first, min(n, first + int((ramp + 6 * decay) / step_s) + 1)):
+        base = rps[min(n - 1, first)]
+        for i in range(first, min(n, first + int((rise + hold + 30.0) / step_s) + 1)):
             dt = i * step_s - start
             if dt < 0:
                 continue
-            rps[i] += height * (dt / ramp if dt < ramp else math.exp(-(dt - ramp) / decay))
+            shape = (
+                dt / rise
+                if dt < rise
+                else 1.0
+                if dt < rise + hold
+                else max(0.0, 1.0 - (dt - rise - hold) / 30.0)
+            )
+            rps[i] += factor * base * shape
     return starts
+
+
+def _schedule(rng: random.Random, rps: list[float], step_s: float, peak: float) -> list[float]:
+    """Jobs on the clock, in place: every hour at the same minute, and a daily newsletter."""
+    n = len(rps)
+    minute = rng.uniform(0.0, 5.0) * 60.0  # past the hour
+    hourly = rng.uniform(0.3, 0.6) * peak
+    hourly_len = rng.uniform(180.0, 480.0)
+    letter_at = rng.uniform(7.0, 10.0) * 3600.0  # the newsletter goes out each morning
+    letter = rng.uniform(1.0, 1.6) * peak
+    letter_decay = rng.uniform(900.0, 2400.0)
+    events = []
+    days = math.ceil(n * step_s / 86400.0)
+    for h in range(days * 24):
+        start = h * 3600.0 + minute
+        events.append(start)
+        for i in range(int(start // step_s), min(n, int((start + hourly_len) // step_s) + 1)):
+            if i * step_s >= start:
+                rps[i] += hourly
+    for d in range(days):
+        start = d * 86400.0 + letter_at
+        events.append(start)
+        _add(rps, step_s, start, 6 * letter_decay, lambda dt: letter * math.exp(-dt / letter_decay))
+    return sorted(e for e in events if e < n * step_s)
+
+
+def _viral(rng: random.Random, rps: list[float], step_s: float, peak: float) -> list[float]:
+    """Self-reinforcing bursts, in place: load that doubles every few minutes, peaks, fades."""
+    n = len(rps)
+    duration = n * step_s
+    count = max(1, round(rng.gauss(duration / 86400.0 * 1.5, 0.7)))
+    starts = sorted(rng.uniform(0.0, duration) for _ in range(count))
+    for start in starts:
+        doubling = rng.uniform(120.0, 600.0)  # each visitor brings more, every few minutes
+        height = rng.uniform(0.8, 2.0) * peak
+        seed = 0.02 * peak
+        grow = math.log(height / seed) * doubling / math.log(2.0)  # until it peaks
+        fade = rng.uniform(2.0, 5.0) * doubling
+
+        def shape(dt: float, d=doubling, g=grow, h=height, f=fade, s=seed) -> float:
+            return s * 2.0 ** (dt / d) if dt < g else h * math.exp(-(dt - g) / f)
+
+        _add(rps, step_s, start, grow + 8 * fade, shape)
+    return starts
+
+
+def _launches(rng: random.Random, n: int, step_s: float, peak: float) -> list[float]:
+    """Load that climbs to a new level over hours and stays: a launch, every day or two."""
+    noise = _ar1_log_noise(rng, n, step_s, sd=0.08, corr_s=1200.0)
+    level = rng.uniform(0.1, 0.25)
+    changes = []  # (start, length, from, to)
+    t = rng.uniform(3.0, 20.0) * 3600.0
+    while t < n * step_s:
+        new = rng.uniform(0.15, 1.0)
+        length = rng.uniform(2.0, 8.0) * 3600.0
+        changes.append((t, length, level, new))
+        level = new
+        t += length + rng.uniform(20.0, 48.0) * 3600.0
+    out = []
+    j = 0
+    current = changes[0][2] if changes else level
+    for i in range(n):
+        t = i * step_s
+        while j < len(changes) and t >= changes[j][0] + changes[j][1]:
+            current = changes[j][3]
+            j += 1
+        if j < len(changes) and t >= changes[j][0]:
+            start, length, a, b = changes[j]
+            x = (t - start) / length  # smoothstep from a to b
+            here = a + (b - a) * x * x * (3.0 - 2.0 * x)
+        else:
+            here = current
+        daily = 0.75 + 0.25 * _hump(t % 86400.0 / 3600.0, 14.0, 4.0)
+        out.append(peak * here * daily * noise[i])
+    return out
 
 
 def _steps(
@@ -272,14 +432,54 @@ def load_csv(path: Path, *, step_s: float = 60.0) -> Trace:
     start = rows[0][0]
     times = [(m - start).total_seconds() for m, _ in rows]
     end = times[-1] + (times[-1] - times[-2] if len(times) > 1 else step_s)
-    out = []
-    j = 0
-    for i in range(max(1, math.ceil(end / step_s))):
-        t = i * step_s
-        while j + 1 < len(times) and times[j + 1] <= t:
-            j += 1
-        out.append(rows[j][1])
-    return Trace(path.stem, tuple(out), step_s, start, (), None, source=str(path))
+    return Trace(
+        path.stem,
+        tuple(integrate(times, [v for _, v in rows], end, step_s)),
+        step_s,
+        start,
+        (),
+        None,
+        source=str(path),
+    )
+
+
+def integrate(times: list[float], values: list[float], end: float, step_s: float) -> list[float]:
+    """The mean of a step function over each ``step_s``: rows closer than a step are averaged, not sampled.
+
+    ``values[j]`` holds from ``times[j]`` until ``times[j + 1]`` (the last one
+    until ``end``); a step the rows end inside is averaged over its covered part.
+    """
+    steps = max(1, math.ceil(end / step_s - 1e-9))
+    sums = [0.0] * steps
+    covered = [0.0] * steps
+    for j, value in enumerate(values):
+        a = times[j]
+        b = times[j + 1] if j + 1 < len(times) else end
+        while a < b:
+            i = min(steps - 1, int(a // step_s))
+            edge = min(b, (i + 1) * step_s)
+            if edge <= a:  # a float edge case at the last step
+                edge = b
+            sums[i] += value * (edge - a)
+            covered[i] += edge - a
+            a = edge
+    return [sums[i] / covered[i] if covered[i] > 0 else 0.0 for i in range(steps)]
+
+
+def scaled(trace: Trace, peak_rps: float) -> Trace:
+    """The trace with every value multiplied so its busiest step is ``peak_rps``."""
+    if trace.peak <= 0.0:
+        raise TraceError("the trace has no load to scale (every value is 0)")
+    factor = peak_rps / trace.peak
+    return Trace(
+        trace.name,
+        tuple(v * factor for v in trace.rps),
+        trace.step_s,
+        trace.start,
+        trace.events,
+        trace.service_ms,
+        trace.source,
+    )
 
 
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)")

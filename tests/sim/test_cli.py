@@ -128,3 +128,38 @@ def test_policy_help_lists_both_spellings(capsys):
     out = " ".join(capsys.readouterr().out.split())
     for name in ("step", "step-scaling", "heroku", "heroku-autoscaling", "adaptive"):
         assert name in out
+
+
+def _steps_csv(tmp_path: Path) -> Path:
+    # Calm, then the load doubles for an hour, twice: a file has no marked events.
+    rows = []
+    for m in range(6 * 60):
+        rps = 60 if (60 <= m < 120 or 240 <= m < 300) else 30
+        rows.append(f"{1767571200 + 60 * m},{rps}")
+    path = tmp_path / "steps.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_file_trace_gets_a_reaction_time_from_its_own_steps(tmp_path, capsys):
+    path = _steps_csv(tmp_path)
+    assert main(["--trace", str(path), "--no-chart", "--set", "MAX_DYNOS=20"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("streak*"))
+    assert row.split()[-1].endswith(("s", "m"))  # a time, not '-'
+
+
+def test_peak_rps_scales_a_file(tmp_path, capsys):
+    path = _steps_csv(tmp_path)
+    assert main(["--trace", str(path), "--no-chart", "--peak-rps", "120"]) == 0
+    assert "peak 120 rps" in capsys.readouterr().out
+
+
+def test_a_max_dynos_too_low_for_the_trace_is_said_up_front_and_the_oracle_marked(tmp_path, capsys):
+    path = _steps_csv(tmp_path)
+    assert main(["--trace", str(path), "--no-chart", "--set", "MAX_DYNOS=3"]) == 0
+    out = capsys.readouterr().out
+    head = out.split("\n\n")[0]
+    # 60 rps needs 4 dynos: the two one-hour doublings cannot be carried.
+    assert "MAX_DYNOS cannot carry this load: for 2.0 h (Mon 01:00-02:00, Mon 04:00-05:00)" in head
+    assert "oracle (infeasible)" in out

@@ -84,23 +84,58 @@ def test_scaling_down_stops_the_newest_dynos_first():
     assert [(b, a) for _, b, a in w.scales] == [(2, 4), (4, 3), (3, 1)]
 
 
-def test_overload_builds_a_backlog_up_to_the_router_timeout():
+def test_timed_out_requests_keep_their_dyno_busy_so_the_backlog_grows_past_the_timeout():
     w = world(60.0, 1)  # three times what one dyno serves
     w.advance(10.0)
     assert w.backlog_s == pytest.approx(20.0)  # grows at (rho - 1) seconds per second
+    w.advance(40.0)
+    # The router gave up on these after 30 s; the dyno did not, so the queue holds 80 s.
+    assert w.backlog_s == pytest.approx(80.0)
+    assert w.refused == 0.0
+    assert w.timeouts / w.requests > 0.5
+    assert w.sample_ms() == pytest.approx(30_000.0)  # the heartbeat times out at the router
+
+
+def test_a_full_listen_queue_refuses_the_excess():
+    w = world(60.0, 1)
     w.advance(600.0)
-    assert w.backlog_s == pytest.approx(30.0)
-    assert w.timeouts / w.requests > 0.9
-    assert w.sample_ms() == pytest.approx(30_000.0)
+    cap = MODEL.backlog_cap_s  # 2048 requests at 20 rps: 102.4 s
+    assert w.backlog_s == pytest.approx(cap)
+    # Once full (after cap / 2 s), two thirds of the arrivals are refused.
+    assert w.refused == pytest.approx((600.0 - cap / 2.0) * 40.0, rel=1e-6)
+    assert w.timeouts / w.requests > 0.95
 
 
-def test_the_backlog_drains_once_capacity_arrives():
+def test_a_backlog_stays_on_the_dyno_it_queued_on():
     w = world(30.0, 1)
     w.advance(60.0)
-    assert w.backlog_s > 0
+    assert w.backlog_s == pytest.approx(30.0)  # rho 1.5 for a minute
     w.scale_to(4)
-    w.advance(60.0 + 45.0 + 60.0)
-    assert w.backlog_s == 0.0
+    w.advance(105.0)  # the new dynos serve from here; the old one holds 52.5 s
+    assert w.delays == pytest.approx([52.5, 0.0, 0.0, 0.0])
+    # Each dyno now gets 7.5 rps of 20: the old one drains at 0.625 s per second,
+    # not four times as fast as if the router could spread its queue.
+    w.advance(105.0 + 60.0)
+    assert w.backlog_s == pytest.approx(52.5 - 0.625 * 60.0)
+    w.advance(105.0 + 84.0)
+    assert w.backlog_s == 0.0 and not w.backlogged
+
+
+def test_a_heartbeat_lands_on_a_backlogged_dyno_in_proportion():
+    w = world(30.0, 1)
+    w.advance(60.0)
+    w.scale_to(4)
+    w.advance(105.0)
+    draws = [w.sample_ms() for _ in range(4000)]
+    slow = sum(d >= 30_000.0 for d in draws) / len(draws)
+    assert slow == pytest.approx(0.25, abs=0.03)  # one dyno in four holds the 52 s queue
+
+
+def test_utilisation_past_98_percent_is_modelled_not_capped():
+    at_98 = mean_latency_ms(MODEL, 0.98 * 20.0, 1)
+    at_99 = mean_latency_ms(MODEL, 0.99 * 20.0, 1)
+    assert at_99 > 1.8 * at_98  # the mean wait doubles from 98 % to 99 %
+    assert slow_share(MODEL, 0.99 * 20.0, 1, 1000.0) > slow_share(MODEL, 0.98 * 20.0, 1, 1000.0)
 
 
 def test_no_serving_dyno_fails_every_request():
@@ -122,7 +157,8 @@ def _fine(w: World, until: float, dt: float = 0.01) -> None:
         (10.0, 2.0, 30.0),  # half busy: a 2 s backlog clears in 4 s of a 30 s segment
         (15.0, 3.0, 30.0),  # clears in 12 s
         (30.0, 0.0, 30.0),  # overload from nothing: grows all segment long
-        (60.0, 20.0, 30.0),  # hits the router's 30 s cap after 5 s
+        (60.0, 20.0, 30.0),  # passes the router's 30 s timeout after 5 s
+        (60.0, 95.0, 30.0),  # fills the listen queue after 3.7 s
     ],
 )
 def test_one_long_segment_charges_the_backlog_like_a_fine_stepped_reference(rps, backlog, span):

@@ -110,6 +110,14 @@ def test_hpa_rate_limits_scale_up_per_15_s_period_not_per_beat():
     assert d.scales == [(0.0, 1, 5), (15.0, 5, 10)]
 
 
+@pytest.mark.parametrize("percentile", [60.0, 80.0, 85.0])
+def test_hpa_scales_up_on_a_timed_out_beat_even_with_a_hot_target(percentile):
+    # At p85 or less the target is over 90 % busy: a pegged metric is within 10 % of it.
+    d = Driver(make(HPAPolicy, TARGET_PERCENTILE=percentile), current=4)
+    d.run(None)
+    assert d.scales and d.scales[0][1:] == (4, 5)
+
+
 # ---- AWS step scaling ----
 
 

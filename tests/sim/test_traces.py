@@ -17,7 +17,7 @@ def test_same_seed_same_trace_other_seed_other_trace(family):
     a = generate(family, days=2, seed=3)
     assert a == generate(family, days=2, seed=3)
     assert a.rps != generate(family, days=2, seed=4).rps
-    assert len(a.rps) == 2 * 1440 and min(a.rps) >= 0.0
+    assert len(a.rps) * a.step_s == 2 * 86400.0 and min(a.rps) >= 0.0
 
 
 def test_a_family_does_not_change_when_another_is_asked_for_first():
@@ -75,7 +75,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_csv_with_header_iso_and_unix_times_is_resampled_by_holding(tmp_path):
+def test_csv_with_header_iso_and_unix_times_holds_each_value_until_the_next_row(tmp_path):
     path = write(
         tmp_path,
         "load.csv",
@@ -162,3 +162,64 @@ def test_csv_round_trip(tmp_path):
     t = generate("step", days=0.1, seed=1)
     back = load_csv(write(tmp_path, "t.csv", traces.to_csv(t)))
     assert back.rps == pytest.approx(t.rps, abs=1e-4)
+
+
+def test_sub_minute_csv_rows_are_averaged_over_the_minute_not_sampled(tmp_path):
+    # A 10 s spike to 600 rps at 00:00:20 within a calm minute: sampling at :00 misses it.
+    rows = "0,10\n20,600\n30,10\n60,10\n90,40\n"
+    t = load_csv(write(tmp_path, "fine.csv", rows))
+    assert t.rps[0] == pytest.approx((20 * 10 + 10 * 600 + 30 * 10) / 60)
+    assert t.rps[1] == pytest.approx((30 * 10 + 30 * 40) / 60)  # the last row holds 30 s
+
+
+def test_a_file_scaled_to_a_peak_keeps_its_shape():
+    t = generate("diurnal", days=1, seed=1, peak_rps=100.0)
+    big = traces.scaled(t, 2.0 * t.peak)
+    assert big.peak == pytest.approx(2.0 * t.peak)
+    assert big.rps[100] == pytest.approx(2.0 * t.rps[100])
+    with pytest.raises(TraceError, match="no load"):
+        traces.scaled(traces.Trace("zero", (0.0, 0.0)), 10.0)
+
+
+def test_burst_spikes_are_shorter_than_a_boot_to_rise_and_a_few_minutes_long():
+    t = generate("burst", days=1, seed=2, peak_rps=100.0)
+    assert t.step_s == 10.0 and t.events
+    for e in t.events[:5]:
+        i = int(e // t.step_s)
+        before, top = t.rps[i - 1], max(t.rps[i : i + 6])  # within 60 s
+        assert top > 1.8 * before  # at least doubled in under a minute
+        assert t.rps[i + 60] < 1.3 * before  # gone ten minutes later
+
+
+def test_scheduled_load_repeats_on_the_hour_and_at_the_same_time_each_day():
+    t = generate("scheduled", days=3, seed=5, peak_rps=100.0)
+    hourly = [e % 3600.0 for e in t.events]
+    minute = statistics.mode(round(h) for h in hourly)
+    assert sum(round(h) == minute for h in hourly) >= 3 * 24  # every hour of every day
+    daily = sorted({round(e % 86400.0) for e in t.events if round(e % 3600.0) != minute})
+    assert len(daily) == 1  # the newsletter: the same moment each day
+
+
+def test_viral_bursts_feed_on_themselves():
+    t = generate("viral", days=2, seed=1, peak_rps=100.0)
+    e = t.events[0]
+    i = int(e // 60.0)
+    added = [t.rps[i + m] - t.rps[i - 1] for m in (5, 10, 15)]
+    # Growth is multiplicative: each 5 min adds more than the 5 min before.
+    assert added[2] - added[1] > added[1] - added[0] > 0
+
+
+def test_launches_climb_over_hours_and_stay():
+    t = generate("launch", days=7, seed=4, peak_rps=100.0)
+    hours = [statistics.fmean(t.rps[h * 60 : h * 60 + 60]) for h in range(7 * 24)]
+    biggest = max(abs(b - a) for a, b in zip(hours, hours[1:], strict=False))
+    assert biggest < 0.35 * max(hours)  # no hour jumps: the climbs take hours
+    assert max(hours) > 2.0 * min(hours)
+
+
+def test_a_small_app_needs_one_to_three_dynos():
+    from autoscalebot.sim.model import AppModel, needed_dynos
+
+    t = generate("small", days=7, seed=3, peak_rps=150.0)
+    need = {needed_dynos(AppModel(), rps, 1000.0, 0.05) for rps in t.rps}
+    assert min(need) == 1 and max(need) <= 3

@@ -17,6 +17,14 @@ M/M/k dyno would need to show the mean latency of the last 60 s of beats
 (the metrics pipeline's window), and the target utilisation is the one at
 which the app just meets its latency target (``APP_*`` settings, see
 :mod:`autoscalebot.backends.policies.profile`).
+
+Latency, unlike CPU, saturates: past capacity the estimate tops out near
+100 % busy however deep the queue, and with a hot target (85 % or more of
+the dynos busy, ``TARGET_PERCENTILE`` 85 or less) a timed-out heartbeat
+would read as a ratio within the tolerance, so the HPA would never scale
+up. A pegged metric (a beat that timed out or
+failed, or 99 % busy or more) therefore skips the tolerance and asks for at
+least one more pod.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ METRIC_WINDOW_S = 60.0
 UP_PERIOD_S = 15.0  # the scale-up policies' period
 UP_PODS = 4
 MIN_TARGET = 0.05
+PEGGED = 0.99  # the estimate tops out here: the queue is deeper than latency can say
 
 
 class HPAPolicy(LatencyPolicy):
@@ -74,12 +83,15 @@ class HPAPolicy(LatencyPolicy):
         self.last = (now, current)
         while changes and changes[0][0] <= now - UP_PERIOD_S:
             changes.popleft()
-        self.window.add(now, self.app.latency(m))
+        latency = self.app.latency(m)
+        self.window.add(now, latency)
         util = utilisation_from_mean(self.app.concurrency, self.window.mean() / self.app.service_ms)
         ratio = util / self.target_util
         if current == 0:
             # Nothing serves, so no utilisation to scale: one dyno if the app needs one.
             desired = 1 if outcome == "fail" else 0
+        elif (latency >= self.app.timeout_ms or util >= PEGGED) and util > self.target_util:
+            desired = max(current + 1, math.ceil(current * ratio))
         elif abs(ratio - 1.0) <= TOLERANCE:
             desired = current
         else:
