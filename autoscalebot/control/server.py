@@ -128,8 +128,10 @@ class ControlServer:
         saver: Saver | None = None,
         allowed_uid: int | None = None,
         reply_timeout: float = REPLY_TIMEOUT,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.path = path
+        self.send_timeout = send_timeout
         self.formation = formation
         self.saver = saver
         self.allowed_uid = os.getuid() if allowed_uid is None else allowed_uid
@@ -276,7 +278,12 @@ class ControlServer:
                 )
             conn.close()
             return
-        conn.settimeout(SEND_TIMEOUT)
+        # Blocking reads (a console may send nothing for hours), bounded writes:
+        # a socket timeout would also end reads, so the kernel's send timeout.
+        conn.settimeout(None)
+        seconds = int(self.send_timeout)
+        micros = int((self.send_timeout - seconds) * 1_000_000)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))
         client = _Client(next(self._numbers), conn, pid)
         with self._lock:
             # Hello and snapshot first, then live events: no gap, no repeat.
@@ -329,7 +336,7 @@ class ControlServer:
                 return
             try:
                 client.conn.sendall(data)
-            except TimeoutError:  # stuck for SEND_TIMEOUT: drop it
+            except (TimeoutError, BlockingIOError):  # stuck for the send timeout: drop it
                 self._drop(client)
                 return
             except OSError:
@@ -345,8 +352,6 @@ class ControlServer:
             while not client.closed.is_set():
                 try:
                     line = reader.readline(protocol.MAX_COMMAND_LINE + 1)
-                except TimeoutError:
-                    continue  # an idle console: the socket timeout is for writes
                 except OSError:
                     return
                 if not line:

@@ -11,6 +11,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -257,3 +258,23 @@ def ev_pause():
     from autoscalebot.engine.commands import Pause
 
     return Pause()
+
+
+def test_a_quiet_client_stays_attached_past_the_send_timeout(tmp_path: Path) -> None:
+    # The send timeout bounds writes only: a console that sends no command for
+    # longer (an operator watching) keeps its connection and every beat.
+    b = Bot(tmp_path / "bot.sock", send_timeout=0.2)
+    conn = Connection(b.server.path)
+    try:
+        conn.sock.settimeout(5)
+        deadline = time.monotonic() + 1.0  # five send timeouts without a command
+        beats = 0
+        while time.monotonic() < deadline:
+            message = conn.read()
+            assert message is not None, "the bot hung up on a quiet client"
+            beats += message["type"] == "event" and message["event"]["kind"] == "beat"
+        assert beats > 10 and b.server.clients == 1
+        assert conn.request({"command": "status"})["ok"] is True
+    finally:
+        conn.close()
+        b.close()
