@@ -29,13 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._harness import APP, KEY, start_cli  # noqa: E402
-
 from autoscalebot.config import SPEC, build_settings  # noqa: E402
 from autoscalebot.control import protocol  # noqa: E402
 from autoscalebot.control.client import Connection  # noqa: E402
 from autoscalebot.emulator.heartbeat import HeartbeatServer  # noqa: E402
 from autoscalebot.emulator.heroku import HerokuEmulator  # noqa: E402
+from benchmarks._harness import APP, KEY, start_cli  # noqa: E402
 
 
 def socket_readers(path: Path, clients: int, seconds: float) -> list[float]:
