@@ -111,3 +111,51 @@ def render(
         f"({timeout_ms:g} ms) per column; ▁ a few, █ half or more"
     )
     return "\n".join(lines)
+
+
+MARKS = {"streak": "s", "hpa": "h", "step": "t", "judoscale": "j", "heroku": "k", "adaptive": "A"}
+
+
+def frontier_chart(
+    points: dict[str, list[tuple[float, float]]], *, width: int = 72, height: int = 16
+) -> str:
+    """Every (slow %, x oracle) point of every policy on one plot; x is log slow share.
+
+    Each policy has a letter (``MARKS``; the first letter of other names); where
+    two land in one cell the later policy's letter shows.
+    """
+    cols = max(20, width - 8)
+    xs = [math.log10(max(s, 1e-3)) for pts in points.values() for s, _ in pts]
+    ys = [c for pts in points.values() for _, c in pts]
+    if not xs:
+        return "(no points)"
+    x0, x1 = math.floor(min(xs)), math.ceil(max(xs))
+    if x1 <= x0:
+        x1 = x0 + 1
+    y0, y1 = min(1.0, min(ys)), max(ys)
+    if y1 <= y0:
+        y1 = y0 + 1.0
+    grid = [[" "] * cols for _ in range(height)]
+    for name, pts in points.items():
+        mark = MARKS.get(name, name[:1])
+        for s, c in pts:
+            x = math.log10(max(s, 1e-3))
+            col = min(cols - 1, round((x - x0) / (x1 - x0) * (cols - 1)))
+            row = min(height - 1, round((y1 - c) / (y1 - y0) * (height - 1)))
+            grid[row][col] = mark
+    lines = []
+    for r, cells in enumerate(grid):
+        value = y1 - r * (y1 - y0) / (height - 1)
+        tick = f"{value:5.2f} |" if r % 3 == 0 or r == height - 1 else "      |"
+        lines.append(tick + "".join(cells).rstrip())
+    lines.append("      +" + "-" * cols)
+    axis = [" "] * cols
+    for e in range(x0, x1 + 1):
+        col = min(cols - 1, round((e - x0) / (x1 - x0) * (cols - 1)))
+        text = f"{10.0**e:g}%"
+        start = max(0, min(cols - len(text), col - len(text) // 2))
+        axis[start : start + len(text)] = list(text)
+    lines.append("       " + "".join(axis).rstrip())
+    legend = ", ".join(f"{MARKS.get(n, n[:1])} {n}" for n in points)
+    lines.append(f"       x: slow requests (log); y: cost x oracle. {legend}")
+    return "\n".join(lines)

@@ -28,9 +28,9 @@ from autoscalebot.backends.policies.profile import AppProfile
 from autoscalebot.backends.policies.queueing import utilisation_for_share
 from autoscalebot.config import ConfigError, Settings, load_settings, parse_overrides
 from autoscalebot.config.settings import short_names_fix
-from autoscalebot.sim import chart, runner, traces
+from autoscalebot.sim import chart, frontier, runner, traces
 from autoscalebot.sim.model import AppModel
-from autoscalebot.sim.table import metrics_table
+from autoscalebot.sim.table import metrics_table, render
 
 USAGE_ERROR = 2
 PROG = "autoscalebot simulate"
@@ -107,6 +107,11 @@ def parser() -> argparse.ArgumentParser:
     out = p.add_argument_group("output")
     out.add_argument(
         "--compare", action="store_true", help="also run every built-in policy, side by side"
+    )
+    out.add_argument(
+        "--frontier",
+        action="store_true",
+        help="run every built-in policy over its own knob and chart cost against slow share",
     )
     out.add_argument("--width", type=int, help="chart width in columns (default: the terminal's)")
     out.add_argument("--no-chart", action="store_true", help="print the table only")
@@ -286,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     if sc.short is not None:
         print(_shortfall(sc, settings))
     print()
+    if args.frontier:
+        print(_frontier(sc, hours, args.width))
+        print()
     print(metrics_table([best.metrics, static.metrics, *(r.metrics for _, r in results)]))
     print()
     print(
@@ -312,6 +320,45 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def _frontier(sc: runner.Scenario, oracle_hours: float, width: int | None) -> str:
+    """Every built-in policy at every setting of its knob, judged by this run's target."""
+    points: dict[str, list[frontier.Point]] = {}
+    for name in runner.POLICIES:
+        for (knob, _), (label, tuned) in zip(
+            frontier.KNOBS.get(name, (("", {}),)),
+            frontier.settings_grid(name, sc.settings),
+            strict=True,
+        ):
+            m = runner.run_policy(
+                sc, name, label=label, oracle_hours=oracle_hours, settings=tuned
+            ).metrics
+            points.setdefault(name, []).append(
+                frontier.Point(knob or "default", m.slow_pct, m.vs_oracle)
+            )
+    cols = width or min(120, shutil.get_terminal_size((100, 24)).columns)
+    lines = [
+        f"Frontiers: every policy over its own knob, each run judged by {sc.target_ms:g} ms for "
+        f"{100 * (1 - sc.slo_share):g} % of requests",
+        chart.frontier_chart(
+            {n: [(p.slow_pct, p.cost) for p in pts] for n, pts in points.items()}, width=cols
+        ),
+    ]
+    best = "adaptive"
+    rows = []
+    for base in runner.BASELINES:
+        if base in points and best in points:
+            worst, mid, top, where = frontier.summary(
+                frontier.compare(points[best], points[base], base)
+            )
+            rows.append((base, worst, mid, top, where))
+    if rows:
+        lines.append("")
+        lines.append(
+            render(rows, ("adaptive vs", "worst", "median", "best", "where adaptive loses"))
+        )
+    return "\n".join(lines)
 
 
 def _shortfall(sc: runner.Scenario, settings: Settings) -> str:

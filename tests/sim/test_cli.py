@@ -163,3 +163,15 @@ def test_a_max_dynos_too_low_for_the_trace_is_said_up_front_and_the_oracle_marke
     # 60 rps needs 4 dynos: the two one-hour doublings cannot be carried.
     assert "MAX_DYNOS cannot carry this load: for 2.0 h (Mon 01:00-02:00, Mon 04:00-05:00)" in head
     assert "oracle (infeasible)" in out
+
+
+def test_frontier_charts_every_policy_over_its_knob_and_says_where_adaptive_loses(capsys):
+    args = ["--trace", "square", "--days", "0.1", "--frontier", "--no-chart", "--width", "90"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    chart_part = out.split("Frontiers:")[1]
+    for mark in ("s streak", "h hpa", "A adaptive", "x oracle"):
+        assert mark in chart_part
+    for name in ("streak", "hpa", "step", "judoscale", "heroku"):
+        assert any(line.startswith(name + " ") for line in chart_part.splitlines())
+    assert "where adaptive loses" in chart_part
