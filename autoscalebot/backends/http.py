@@ -188,8 +188,8 @@ def describe(
     if isinstance(exc, httpx.ConnectError):
         why = "TLS handshake failed" if any(isinstance(c, ssl.SSLError) for c in causes) else ""
         said = next((c.why for c in causes if isinstance(c, _Unconnectable)), None)
-        errno = next((c for c in causes if isinstance(c, OSError) and c.strerror), None)
-        why = why or said or (errno.strerror.lower() if errno else "could not connect")
+        errno = next((c.strerror for c in causes if isinstance(c, OSError) and c.strerror), None)
+        why = why or said or (errno.lower() if errno else "could not connect")
         return CallFailed(f"{why} ({host})", kind="connect", sent=False)
     if any(isinstance(c, ConnectionResetError) for c in causes):
         return CallFailed("connection reset", kind="connect", sent=True, status=status)
@@ -281,14 +281,14 @@ class _Deflate:
         if self._first:
             self._first = False
             try:
-                return self._zlib.decompress(data, max_length)
+                return bytes(self._zlib.decompress(data, max_length))
             except zlib.error:
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._zlib.decompress(data, max_length)
+        return bytes(self._zlib.decompress(data, max_length))
 
     @property
     def unconsumed_tail(self) -> bytes:
-        return self._zlib.unconsumed_tail
+        return bytes(self._zlib.unconsumed_tail)
 
 
 def _decoded(raw: Iterable[bytes], decoder: Any, max_bytes: int) -> Iterator[bytes]:

@@ -75,10 +75,15 @@ class HeartbeatProbe(BaseBackend):
         return self._url
 
     def measure(self) -> Measurement:
+        return self.fetch()[0]
+
+    def fetch(self) -> tuple[Measurement, bytes]:
+        """One beat and the body it brought (empty when it brought none), for probes
+        that read what the app says as well as how long it took."""
         try:
             url = self.url()  # a ScalerError here is the platform's, and the engine's to report
         except LookupError as exc:
-            return Measurement(None, error=str(exc))
+            return Measurement(None, error=str(exc)), b""
         started = self._timer()
         try:
             reply = http.request(
@@ -90,9 +95,9 @@ class HeartbeatProbe(BaseBackend):
             )
         except http.CallFailed as exc:
             error = f"heartbeat {exc}" if exc.kind == "too_large" else str(exc)
-            return Measurement(None, status=exc.status, error=error)
+            return Measurement(None, status=exc.status, error=error), b""
         elapsed_ms = (self._timer() - started) * 1000.0
-        return Measurement(elapsed_ms, status=reply.status_code)
+        return Measurement(elapsed_ms, status=reply.status_code), reply.content
 
     def close(self) -> None:
         self._client.close()

@@ -25,6 +25,7 @@ from autoscalebot.backends.command import CommandScaler
 from autoscalebot.backends.heroku import HerokuScaler
 from autoscalebot.backends.kubernetes import KubernetesScaler
 from autoscalebot.backends.probe import HeartbeatProbe
+from autoscalebot.backends.queues import RequestFiguresProbe
 from autoscalebot.backends.webhook import WebhookBackend, WebhookError
 from autoscalebot.config import build_settings
 from autoscalebot.emulator.heroku import HerokuEmulator
@@ -111,6 +112,15 @@ def test_a_heartbeat_past_its_timeout_is_a_fail_at_that_moment(mode):
         beat = finishes(probe(server.url + "/heartbeat").measure)
     assert beat.broken and beat.latency_ms is None
     assert beat.error == f"timed out after {TIMEOUT:g} s"
+
+
+def test_the_request_figures_probe_shares_the_heartbeats_deadline():
+    with HostileServer("processing") as server:
+        settings = build_settings(
+            HEROKU | {"HEARTBEAT_URL": server.url + "/", "HEARTBEAT_TIMEOUT_IN_SECONDS": TIMEOUT}
+        )
+        beat = finishes(RequestFiguresProbe(settings).measure)
+    assert beat.broken and beat.error == f"timed out after {TIMEOUT:g} s"
 
 
 @pytest.mark.parametrize("mode", STALLS)
