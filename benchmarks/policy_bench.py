@@ -233,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         text, losses = verdict(fronts, args.best, baselines)
         print(
             f"## Verdict: {args.best}'s frontier against each baseline's, at each point of the "
-            "baseline's frontier (+: cheaper at the same slow share)"
+            "baseline's frontier\nfrom {lo:g} % to {hi:g} % slow (+: cheaper at the same slow share)".format(
+                lo=frontier.VERDICT_RANGE[0], hi=frontier.VERDICT_RANGE[1]
+            )
         )
         print(text)
         print()

@@ -63,16 +63,14 @@ class SimProbe:
         self.timeout_ms = timeout_s * 1000.0
         self._error = f"timed out after {timeout_s:g} s"
         self.beats: list[tuple[float, float | None, int]] | None = [] if keep else None
-        # Per beat, for the metrics: serving dynos, and whether a backlog stood.
+        # Per beat, for the metrics: serving dynos.
         self.serving: list[int] = []
-        self.backlogged: list[bool] = []
 
     def measure(self) -> Measurement:
         world = self.world
         t = self.clock.monotonic()
         world.advance(t)
         self.serving.append(world.serving)
-        self.backlogged.append(world.backlog_s > 0.0)
         if world.serving <= 0:
             m = _measurement(20.0, 503, None)
         else:

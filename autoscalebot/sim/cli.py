@@ -303,8 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         f"target at every moment; slow %: requests over {sc.target_ms:g} ms; flaps: direction changes within"
     )
     print(
-        "10 min; react: median time from a load step until enough dynos serve. * your DECISION_BACKEND."
+        "10 min; react: median time from a load step until enough dynos serve (what queued meanwhile"
     )
+    print("drains after, and counts in slow %). * your DECISION_BACKEND.")
     if keep:
         width = args.width or min(160, shutil.get_terminal_size((100, 24)).columns)
         runs = [("oracle", best.series), *((name, r.series) for name, r in results)]

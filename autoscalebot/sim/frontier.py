@@ -163,11 +163,25 @@ class Comparison:
         return not self.losses
 
 
-def compare(ours: Sequence[Point], theirs: Sequence[Point], baseline: str) -> Comparison:
-    """At each point of the baseline's frontier: how much cheaper our frontier is there."""
+# The slow shares a verdict is about. Below 0.01 % is the app's own floor (with an
+# exponential 100 ms service, e^-10 = 0.0045 % of requests take over 1 s on an idle
+# dyno: only idle dynos get there, at any cost); above 10 % the app fails its users.
+# Points outside are still drawn and listed; they are not judged.
+VERDICT_RANGE = (0.01, 10.0)
+
+
+def compare(
+    ours: Sequence[Point],
+    theirs: Sequence[Point],
+    baseline: str,
+    within: tuple[float, float] = VERDICT_RANGE,
+) -> Comparison:
+    """At each point of the baseline's frontier within the range: how much cheaper ours is there."""
     front = pareto(ours)
     gains = []
     for p in pareto(theirs):
+        if not within[0] <= p.slow_pct <= within[1]:
+            continue
         c = cost_at(front, p.slow_pct)
         gains.append((p, None if c is None else 1.0 - c / p.cost))
     return Comparison(baseline, tuple(gains))

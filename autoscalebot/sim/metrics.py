@@ -55,7 +55,7 @@ def reaction_times(
     """Per load step: seconds until the first beat with enough serving capacity.
 
     ``enough[i]`` says whether beat ``i`` (at ``i * beat_s``) had at least the
-    oracle's need serving and no backlog. The search stops at the next step
+    oracle's need serving. The search stops at the next step
     or after ``cap_s``; a step never met counts as that whole span.
     """
     out = []

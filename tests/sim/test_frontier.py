@@ -25,12 +25,18 @@ def test_cost_at_a_slow_share_interpolates_in_log_share_and_holds_past_the_cheap
 
 def test_compare_reports_gains_losses_and_shares_never_reached():
     ours = [P("p99", 0.5, 2.0), P("p90", 5.0, 1.2)]
-    theirs = [P("tight", 0.1, 4.0), P("mid", 1.0, 2.5), P("loose", 5.0, 1.0)]
+    theirs = [
+        P("tight", 0.1, 4.0),
+        P("mid", 1.0, 2.5),
+        P("loose", 5.0, 1.0),
+        P("broken", 40.0, 0.5),
+    ]
     c = compare(ours, theirs, "base")
     gains = {p.knob: g for p, g in c.gains}
     assert gains["tight"] is None  # 0.1 % slow: below anything ours reaches
     assert gains["mid"] is not None and gains["mid"] > 0.2
     assert gains["loose"] == pytest.approx(1.0 - 1.2 / 1.0)  # 20 % dearer
+    assert "broken" not in gains  # 40 % slow: outside the range a verdict judges
     assert not c.wins_everywhere
     worst, _, best, where = frontier.summary(c)
     assert worst == "-20.0%" and "tight (0.10 % slow): not reached" in where

@@ -247,14 +247,16 @@ def test_adaptive_adds_several_dynos_at_once_and_waits_for_them_to_boot():
     assert d.scales[-1] == (60.0, 12, 14)
 
 
-def test_adaptive_grows_by_half_on_a_run_of_timeouts():
+def test_adaptive_doubles_on_a_run_of_timeouts():
+    # Past saturation latency says "more", not how much; a doubled load (the usual step)
+    # must be served within a boot and two beats, so the growth is twice the serving count.
     d = Driver(make(AdaptivePolicy), current=10)
     d.run(None, beats=2)  # at p95 two timeouts in a row almost never happen at the target load
-    assert [s[1:] for s in d.scales] == [(10, 12), (12, 15)]  # estimate, then half again of 10
-    d.run(None)  # 60 s: 12 serve, 15 still booting, the last growth 30 s ago
+    assert [s[1:] for s in d.scales] == [(10, 12), (12, 20)]  # estimate, then twice the 10
+    d.run(None)  # 60 s: 12 serve, 20 still booting, the last growth 30 s ago
     assert len(d.scales) == 2
-    d.run(None)  # 90 s: 15 serve and still time out: half again
-    assert d.scales[-1] == (90.0, 15, 23)
+    d.run(None)  # 90 s: 20 serve and still time out: twice again
+    assert d.scales[-1] == (90.0, 20, 40)
 
 
 def test_adaptive_ignores_one_unlucky_beat_but_not_two():

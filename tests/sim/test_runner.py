@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from autoscalebot.config import build_settings
 from autoscalebot.sim import runner, traces
 
@@ -73,3 +75,17 @@ def test_policy_names_come_from_the_settings_aliases_in_either_spelling():
     assert runner.policy_name("step-scaling") == runner.policy_name("step") == "step"
     assert runner.policy_name("heroku-autoscaling") == "heroku"
     assert runner.policy_name("my.own.Policy") == "my.own.Policy"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adaptive_serves_a_doubled_load_within_a_boot_and_two_beats(seed):
+    # Calm for two hours, then twice the load for two hours, three times over.
+    low = 80.0
+    rps = tuple([low] * 120 + [2 * low] * 120) * 3
+    events = tuple(60.0 * (120 + 240 * k) for k in range(3))
+    trace = traces.Trace("x2", rps, 60.0, events=events)
+    settings = build_settings({"TIME_ZONE": "UTC", "MAX_DYNOS": 60}, require_platform=False)
+    sc = runner.prepare(trace, settings, seed=seed)
+    m = runner.run_policy(sc, "adaptive").metrics
+    budget = settings.app_boot_seconds + 2 * settings.heartbeat_interval_in_seconds
+    assert m.reaction_s is not None and m.reaction_s <= budget  # 45 s + 2 x 30 s

@@ -27,10 +27,17 @@ carrying, how sure am I, and how many dynos does that load need?".
   was taken, so the bot neither adds dynos again while the first ones boot
   nor mistakes the old count's latency for the new one's.
 
+- **What repeats.** Each beat's load, as dynos needed, is learnt per minute
+  of the hour, the day and the week (:mod:`.pattern`). Where the last
+  cycles all needed more dynos at a coming minute (three hours in a row,
+  two days, two weeks), the dynos are asked for one boot ahead, and kept
+  until that minute has passed; a pattern that breaks is dropped after one
+  cycle without it, and the reactive rules above carry on alone.
 - **Saturation.** Past saturation every beat times out and latency says
   only "more than the dynos can take", so the estimate tops out near 100 %
   busy. Two timeouts in a row, where the target load would time out at most
-  1 % of beats, grow the serving count by half, at most once per boot.
+  1 % of beats, double the serving count, at most once per boot
+  (a doubled load is then served within a boot and two beats).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from collections import deque
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, Verdict
+from autoscalebot.backends.policies.pattern import Repeats
 from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policies.queueing import (
     mean_ratio,
@@ -56,8 +64,17 @@ Z_UP = 1.64  # one-sided 95 % lower bound on the load before adding dynos
 # At low utilisation latency hardly moves with load, so a few beats can suggest
 # far fewer dynos than needed; never drop more than half at once.
 MAX_DOWN_SHARE = 0.5
-SATURATION_GROWTH = 1.5
+SATURATION_GROWTH = 2.0  # a doubled load is served within a boot and two beats
 MAX_UTILISATION = 0.995  # where the latency-to-utilisation table ends
+
+
+MIN_RISE = 0.5  # a foreseen rise under half a dyno's worth of load is noise
+
+
+def _repeat_words(period: float | None) -> str:
+    return {3600.0: "each of the last 3 hours", 86400.0: "each of the last 2 days"}.get(
+        period or 0.0, "each of the last 2 weeks"
+    )
 
 
 def _chi2(nu: int, z: float) -> float:
@@ -89,6 +106,7 @@ class AdaptivePolicy(LatencyPolicy):
         self.last_now = 0.0
         self.last_grow = -math.inf
         self.hot = 0  # beats in a row that timed out, whatever the count
+        self.repeats = Repeats()
         super().__init__(settings)
 
     def configure(self, settings: Settings) -> None:
@@ -155,18 +173,36 @@ class AdaptivePolicy(LatencyPolicy):
             return no_change(outcome)
         serving = self.serving
         self._add(self.app.latency(m), serving)
+        beats = list(self.beats)
+        self.repeats.add(now, self._load(beats[-1:]))
+        rise, period = self.repeats.rise(
+            now, now + self.boot + self.s.heartbeat_interval_in_seconds
+        )
+        foreseen = 0
+        if rise >= MIN_RISE * self.per_dyno * self.rho_target:
+            foreseen = self._need(self._load(beats[-DOWN_BEATS:]) + rise)
         self.hot = self.hot + 1 if self.beats[-1][0] >= self.app.timeout_ms else 0
         wanted, reason = self._up(serving, current)
         if self.hot >= self.hot_needed and now - self.last_grow >= self.boot:
-            # Past saturation latency says "more", not how much: grow by half, once per boot.
+            # Past saturation latency says "more", not how much: double, once per boot.
             grown = math.ceil(serving * SATURATION_GROWTH)
             if grown > max(current, wanted or 0):
                 wanted, reason = grown, f"{self.hot} beats in a row timed out on {serving} dynos"
                 self.last_grow = now
+        if foreseen > max(current, wanted or 0):
+            wanted = foreseen
+            reason = (
+                f"{foreseen} dynos foreseen within a boot: in {_repeat_words(period)} "
+                f"the load rose by ~{rise:.0f} rps at this time"
+            )
         if wanted is None:
             wanted, reason = self._down(serving, current, now)
             if wanted is None:
                 return no_change(outcome)
+            if wanted < foreseen:  # keep what the pattern needs within a boot
+                if foreseen >= current:
+                    return no_change(outcome)
+                wanted = foreseen
         else:
             self.downs_since = None  # a new count: the down window starts again
         return Verdict(outcome=outcome, wanted=wanted, reason=reason)
