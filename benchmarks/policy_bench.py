@@ -18,6 +18,11 @@ best policy's frontier is at that same slow share, and where it loses (is
 dearer, or never gets that few slow requests).
 
 ``scripts/frontier_svg.py`` draws the JSON this writes with ``--json``.
+
+``--learn`` adds how much adaptive's cost and slow share move when
+``APP_SERVICE_TIME_IN_MS`` or ``APP_CONCURRENCY`` is 50 % off, with the beats
+carrying the app middleware's request figures (the ``requests`` backend), and
+without them.
 """
 
 from __future__ import annotations
@@ -73,6 +78,53 @@ def run_job(job: Job) -> tuple[list[Metrics], dict[str, float], int]:
             )
             spent[name] += time.process_time() - t
     return rows, dict(spent), int(trace.duration_s // settings.heartbeat_interval_in_seconds)
+
+
+MISTAKES = (
+    ("APP_SERVICE_TIME_IN_MS 50", {"APP_SERVICE_TIME_IN_MS": 50.0}),
+    ("APP_SERVICE_TIME_IN_MS 150", {"APP_SERVICE_TIME_IN_MS": 150.0}),
+    ("APP_CONCURRENCY 1", {"APP_CONCURRENCY": 1}),
+    ("APP_CONCURRENCY 3", {"APP_CONCURRENCY": 3}),
+)
+
+
+def learn_job(job: tuple[str, int, float]) -> list[tuple[str, bool, float, float]]:
+    """(mistake or 'right', figures?, dyno-hours, slow %) for adaptive on one family and seed."""
+    family, seed, days = job
+    settings = bench_settings()
+    trace = traces.generate(family, days=days, seed=seed, peak_rps=PEAK_RPS)
+    sc = runner.prepare(trace, settings, seed=seed)
+    out = []
+    for figures in (True, False):
+        for name, over in (("right", {}), *MISTAKES):
+            m = runner.run_policy(
+                sc, BEST, settings=frontier.tuned(sc.settings, over), figures=figures
+            ).metrics
+            out.append((name, figures, m.dyno_hours, m.slow_pct))
+    return out
+
+
+def learn_table(results: list[list[tuple[str, bool, float, float]]]) -> str:
+    sums: dict[tuple[str, bool], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for rows in results:
+        for name, figures, hours, slow in rows:
+            sums[(name, figures)][0] += hours
+            sums[(name, figures)][1] += slow
+    out = []
+    for figures in (True, False):
+        right = sums[("right", figures)]
+        for name, _ in MISTAKES:
+            h, s = sums[(name, figures)]
+            out.append(
+                (
+                    name,
+                    "figures" if figures else "latency only",
+                    f"{h / right[0] - 1:+.1%}",
+                    f"{s / right[1] - 1:+.1%}" if right[1] else "-",
+                    f"{(s - right[1]) / len(results):+.2f}",
+                )
+            )
+    return render(out, ("setting 50 % off", "beats", "cost", "slow share", "slow pp"))
 
 
 def engine_tick_us(ticks: int = 50_000) -> float:
@@ -181,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         "--best", default=BEST, help="the policy whose frontier is compared (default adaptive)"
     )
     p.add_argument("--json", type=Path, help="also write every family's points here")
+    p.add_argument(
+        "--learn", action="store_true", help="also: adaptive with APP_* 50 %% off, figures or not"
+    )
     args = p.parse_args(argv)
     families = [f for f in args.families.split(",") if f]
     # Either spelling (step or step-scaling): the tables and the verdict use the short one.
@@ -243,6 +298,19 @@ def main(argv: list[str] | None = None) -> int:
             f"Where {args.best} still loses: "
             + ("; ".join(losses) if losses else "nowhere in this run")
         )
+        print()
+    if args.learn:
+        learn_jobs = [(f, s, args.days) for f in order for s in range(args.seeds)]
+        if args.workers > 1:
+            with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+                learnt = pool.map(learn_job, learn_jobs, chunksize=1)
+        else:
+            learnt = [learn_job(j) for j in learn_jobs]
+        print(
+            f"## Learning the app: {args.best} with one APP_* setting 50 % off, against the same "
+            "policy with it right (all families and seeds)"
+        )
+        print(learn_table(learnt))
         print()
     if args.json:
         args.json.write_text(

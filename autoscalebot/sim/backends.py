@@ -7,19 +7,29 @@ clock before they look, so the engine runs unchanged on a fake clock.
 
 from __future__ import annotations
 
-from autoscalebot.backends.base import Measurement
+import math
+import random
+
+from autoscalebot.backends.base import Measurement, RequestFigures
 from autoscalebot.engine.clock import FakeClock
 from autoscalebot.sim.model import World
 
 
-def _measurement(latency_ms: float | None, status: int | None, error: str | None) -> Measurement:
+def _measurement(
+    latency_ms: float | None,
+    status: int | None,
+    error: str | None,
+    requests: RequestFigures | None = None,
+) -> Measurement:
     """A Measurement without the frozen dataclass's __init__ (a tenth of a simulated beat).
 
     The fields are set once, here, and never change, so the result is an
     ordinary, equal-comparing Measurement.
     """
     m = object.__new__(Measurement)
-    m.__dict__.update(latency_ms=latency_ms, status=status, error=error)
+    m.__dict__.update(
+        latency_ms=latency_ms, status=status, error=error, queues=(), requests=requests
+    )
     return m
 
 
@@ -52,11 +62,21 @@ class SimProbe:
     A heartbeat slower than ``timeout_s`` is a timeout, as the real probe
     reports it; with no dyno serving, the router answers 503 at once (H14).
     With ``keep``, ``beats`` holds ``(t, latency_ms or None, dynos billed)``
-    for the chart.
+    for the chart. With ``figures``, an answered beat also carries what the
+    app's middleware would report (the ``requests`` backend): the requests
+    the dyno it reached served since the last beat, and their mean service
+    time, both with the noise of that many requests.
     """
 
     def __init__(
-        self, world: World, clock: FakeClock, timeout_s: float, *, keep: bool = False
+        self,
+        world: World,
+        clock: FakeClock,
+        timeout_s: float,
+        *,
+        keep: bool = False,
+        figures: bool = False,
+        seed: int = 0,
     ) -> None:
         self.world = world
         self.clock = clock
@@ -65,6 +85,9 @@ class SimProbe:
         self.beats: list[tuple[float, float | None, int]] | None = [] if keep else None
         # Per beat, for the metrics: serving dynos.
         self.serving: list[int] = []
+        # Its own stream, so the latency draws are the same with or without figures.
+        self._figures = random.Random(f"figures:{seed}") if figures else None
+        self._last_t: float | None = None
 
     def measure(self) -> Measurement:
         world = self.world
@@ -76,13 +99,29 @@ class SimProbe:
         else:
             ms = world.sample_ms()
             m = (
-                _measurement(ms, 200, None)
+                _measurement(ms, 200, None, self._read(t))
                 if ms <= self.timeout_ms
                 else _measurement(None, None, self._error)
             )
         if self.beats is not None:
             self.beats.append((t, m.latency_ms, world.count))
         return m
+
+    def _read(self, t: float) -> RequestFigures | None:
+        rng = self._figures
+        if rng is None:
+            return None
+        world = self.world
+        span = t - self._last_t if self._last_t is not None else 0.0
+        self._last_t = t
+        if span <= 0.0:
+            return None
+        mean = world.rps_now(t) / world.serving * span  # this dyno's share since the last read
+        count = max(0, round(rng.gauss(mean, math.sqrt(mean)))) if mean > 0 else 0
+        service = world.model.service_ms
+        if count:
+            service *= max(0.1, 1.0 + rng.gauss(0.0, 1.0 / math.sqrt(count)))  # exponential: cv 1
+        return RequestFigures(count, span, service_mean_ms=service if count else None)
 
     def close(self) -> None:
         pass

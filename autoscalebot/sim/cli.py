@@ -104,6 +104,12 @@ def parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, help="requests one dyno serves at once (WEB_CONCURRENCY)"
     )
     app.add_argument("--boot-seconds", type=float, help="from a scale call until a new dyno serves")
+    app.add_argument(
+        "--figures",
+        action="store_true",
+        help="beats also carry the app middleware's request figures (as MEASUREMENT_BACKEND "
+        "'requests' reads them); on by default when that is the measurement backend",
+    )
     out = p.add_argument_group("output")
     out.add_argument(
         "--compare", action="store_true", help="also run every built-in policy, side by side"
@@ -263,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     share = AppProfile.from_settings(settings).slow_share
     sc = runner.prepare(trace, settings, model=model, slo_share=share, seed=args.seed)
     keep = not args.no_chart
+    figures = args.figures or settings.measurement_backend.endswith(".RequestFiguresProbe")
     try:
         best, static = runner.run_bounds(sc, keep=keep)
         hours = best.metrics.dyno_hours
@@ -271,7 +278,12 @@ def main(argv: list[str] | None = None) -> int:
             (
                 yours,
                 runner.run_policy(
-                    sc, settings.decision_backend, label=yours, oracle_hours=hours, keep=keep
+                    sc,
+                    settings.decision_backend,
+                    label=yours,
+                    oracle_hours=hours,
+                    keep=keep,
+                    figures=figures,
                 ),
             )
         ]
@@ -281,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(
                         (
                             name,
-                            runner.run_policy(sc, path, label=name, oracle_hours=hours, keep=keep),
+                            runner.run_policy(
+                                sc, path, label=name, oracle_hours=hours, keep=keep, figures=figures
+                            ),
                         )
                     )
     except ConfigError as exc:  # a decision backend that cannot be built, or a bad setting it reads

@@ -173,13 +173,19 @@ def run_policy(
     oracle_hours: float | None = None,
     keep: bool = False,
     settings: Settings | None = None,
+    figures: bool = False,
 ) -> Result:
-    """Run ``policy`` (a short name or dotted path) through the scenario with the real engine."""
+    """Run ``policy`` (a short name or dotted path) through the scenario with the real engine.
+
+    ``figures``: the beats also carry the app middleware's request figures.
+    """
     settings = settings or sc.settings
     path = policy_path(policy)
     clock = FakeClock(sc.trace.start)
     world = _world(sc, sc.need[0])
-    probe = SimProbe(world, clock, settings.heartbeat_timeout, keep=keep)
+    probe = SimProbe(
+        world, clock, settings.heartbeat_timeout, keep=keep, figures=figures, seed=sc.seed
+    )
     scaler = SimScaler(world, clock)
     decision = build_backend("DECISION_BACKEND", path, settings)
     engine = Engine(

@@ -33,6 +33,11 @@ carrying, how sure am I, and how many dynos does that load need?".
   two days, two weeks), the dynos are asked for one boot ahead, and kept
   until that minute has passed; a pattern that breaks is dropped after one
   cycle without it, and the reactive rules above carry on alone.
+- **The app, measured.** With the ``requests`` measurement backend (the
+  app's middleware), the mean service time it reports replaces
+  ``APP_SERVICE_TIME_IN_MS`` once 200 requests have been seen; and the
+  workers per dyno (``APP_CONCURRENCY``) become the count, 1 to 8, whose
+  M/M/k latency for the measured load is closest to the latency seen.
 - **Saturation.** Past saturation every beat times out and latency says
   only "more than the dynos can take", so the estimate tops out near 100 %
   busy. Two timeouts in a row, where the target load would time out at most
@@ -42,11 +47,12 @@ carrying, how sure am I, and how many dynos does that load need?".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from typing import Any
 
-from autoscalebot.backends.base import Bounds, Measurement, Verdict
+from autoscalebot.backends.base import Bounds, Measurement, RequestFigures, Verdict
 from autoscalebot.backends.policies.pattern import Repeats
 from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policies.queueing import (
@@ -68,6 +74,17 @@ SATURATION_GROWTH = 2.0  # a doubled load is served within a boot and two beats
 MAX_UTILISATION = 0.995  # where the latency-to-utilisation table ends
 
 
+# Service time from the middleware's figures: trusted after this many requests,
+# faded by half past LEARN_MEMORY, and taken up when it moves by more than 5 %.
+LEARN_MIN = 200
+LEARN_MEMORY = 20_000
+LEARN_CHANGE = 0.05
+# Workers per dyno, fitted from the figures: 1 to 8 candidates, once 64 windows with
+# the dynos at least 30 % busy (a worker's worth of load) have been compared.
+MAX_FIT_CONCURRENCY = 8
+FIT_MIN_BUSY = 0.3
+FIT_MIN_BEATS = 64
+FIT_FADE = 0.995
 MIN_RISE = 0.5  # a foreseen rise under half a dyno's worth of load is noise
 
 
@@ -107,13 +124,32 @@ class AdaptivePolicy(LatencyPolicy):
         self.last_grow = -math.inf
         self.hot = 0  # beats in a row that timed out, whatever the count
         self.repeats = Repeats()
+        # Service time measured by the app's middleware (Measurement.requests), when it is there.
+        self.learnt_service_ms: float | None = None
+        self._service_sum = 0.0
+        self._service_n = 0.0
+        # Workers per dyno, fitted: per candidate, how far the latency it predicts for
+        # the measured load has been from the latency seen (squared log error, fading).
+        self.learnt_concurrency: int | None = None
+        self._fit = [0.0] * (MAX_FIT_CONCURRENCY + 1)
+        self._fitted = 0
+        self._rates: deque[float] = deque(maxlen=UP_WINDOWS[-1])
         super().__init__(settings)
 
     def configure(self, settings: Settings) -> None:
         super().configure(settings)
-        app = self.app
         self.boot = settings.app_boot_seconds
         self.down_window = settings.adaptive_down_window_seconds
+        if self.learnt_service_ms is not None:  # measured beats the setting
+            self.app = dataclasses.replace(self.app, service_ms=self.learnt_service_ms)
+        if self.learnt_concurrency is not None:
+            self.app = dataclasses.replace(self.app, concurrency=self.learnt_concurrency)
+        self._derive()
+
+    def _derive(self) -> None:
+        """The values that follow from the app profile (after a setting changed, or was learnt)."""
+        app = self.app
+        self._thresholds = {}
         # An app too slow to meet the target even idle gets the lowest sane target.
         self.rho_target = max(
             0.05,
@@ -159,8 +195,54 @@ class AdaptivePolicy(LatencyPolicy):
     def _need(self, load: float) -> int:
         return max(1, math.ceil(load / (self.per_dyno * self.rho_target) - 1e-9))
 
+    def _learn(self, figures: RequestFigures) -> None:
+        """Take the middleware's mean service time in place of APP_SERVICE_TIME_IN_MS."""
+        if not figures.service_mean_ms or figures.requests <= 0:
+            return
+        self._service_sum += figures.service_mean_ms * figures.requests
+        self._service_n += figures.requests
+        if self._service_n > LEARN_MEMORY:  # old requests fade: the app changes with deploys
+            self._service_sum *= 0.5
+            self._service_n *= 0.5
+        if self._service_n < LEARN_MIN:
+            return
+        service = self._service_sum / self._service_n
+        if abs(service / self.app.service_ms - 1.0) > LEARN_CHANGE:
+            self.learnt_service_ms = service
+            self.app = dataclasses.replace(self.app, service_ms=service)
+            self._derive()
+        if figures.seconds > 0:
+            self._rates.append(figures.rate)
+        self._fit_concurrency()
+
+    def _fit_concurrency(self) -> None:
+        """Which workers-per-dyno makes the measured load explain the latency seen."""
+        w = UP_WINDOWS[-1]
+        if len(self._rates) < w or len(self.beats) < w or self._service_n < LEARN_MIN:
+            return
+        service = self.app.service_ms
+        busy = sum(self._rates) / len(self._rates) * service / 1000.0  # workers busy per dyno
+        observed = self.sums[w] / w
+        if busy < FIT_MIN_BUSY or observed >= self.app.timeout_ms:
+            return  # idle dynos look alike whatever their workers; saturated ones too
+        fit = self._fit
+        for k in range(1, MAX_FIT_CONCURRENCY + 1):
+            rho = min(MAX_UTILISATION, busy / k)
+            predicted = service * mean_ratio(k, rho)
+            fit[k] = FIT_FADE * fit[k] + math.log(observed / predicted) ** 2
+        self._fitted += 1
+        if self._fitted < FIT_MIN_BEATS:
+            return
+        best = min(range(1, MAX_FIT_CONCURRENCY + 1), key=lambda k: fit[k])
+        if best != self.app.concurrency:
+            self.learnt_concurrency = best
+            self.app = dataclasses.replace(self.app, concurrency=best)
+            self._derive()
+
     def observe(self, m: Measurement, *, current: int, bounds: Bounds, now: float) -> Verdict:
         outcome = classify(m, self.s)
+        if m.requests is not None:
+            self._learn(m.requests)
         self._track(current, now)
         self.last_now = now
         if current == 0 or self.serving == 0:
