@@ -79,7 +79,14 @@ def parser() -> argparse.ArgumentParser:
         default="diurnal",
         metavar="FAMILY|FILE",
         help=f"a generated family ({', '.join(traces.FAMILIES)}), a CSV file of "
-        "'timestamp, requests_per_second', or a Heroku router log (default: diurnal)",
+        "'timestamp, requests_per_second', a Heroku router log, or 'history': the load the bot "
+        "itself recorded (default: diurnal)",
+    )
+    tr.add_argument(
+        "--history",
+        metavar="PATH",
+        type=Path,
+        help="the history file for --trace history (default: the bot's, in the user data folder)",
     )
     tr.add_argument(
         "--days", type=float, help="days to simulate (default 7; a file plays at most this long)"
@@ -230,6 +237,36 @@ def _auto_peak(settings: Settings, model: AppModel) -> float:
     return max(1.0, 0.7 * top * rho * model.capacity_rps(1))
 
 
+HISTORY = "history"
+
+
+def _history_trace(args: argparse.Namespace, settings: Settings) -> traces.Trace:
+    """The load the bot's own history points to, read through its APP_* settings."""
+    from autoscalebot import history
+
+    path = args.history or history.default_path()
+    if not path.is_file():
+        raise traces.TraceError(
+            f"no history at {path} (the bot records one while it runs; or give --history PATH)"
+        )
+    store = history.History(path)
+    try:
+        beats = store.beats()
+    finally:
+        store.close()
+    if not beats:
+        raise traces.TraceError(f"{path} holds no beats yet")
+    start, rps = history.traffic(
+        beats,
+        service_ms=settings.app_service_time_in_ms,
+        concurrency=settings.app_concurrency,
+        timeout_ms=settings.heartbeat_timeout * 1000.0,
+    )
+    trace = traces.Trace(HISTORY, tuple(rps), 60.0, start, source=str(path))
+    days = args.days or 366.0
+    return trace.head(days * 86400.0) if trace.duration_s > days * 86400.0 else trace
+
+
 def _label(path: str) -> str:
     name = runner.policy_name(path)
     return name if name in runner.POLICIES else path.rsplit(".", 1)[-1]
@@ -243,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
         is_family = args.trace in traces.FAMILIES
-        trace = None if is_family else traces.load(args.trace, days=args.days or 366.0)
+        if args.trace == HISTORY:
+            trace = _history_trace(args, settings)
+        else:
+            trace = None if is_family else traces.load(args.trace, days=args.days or 366.0)
         if trace is not None and args.peak_rps:
             trace = traces.scaled(trace, args.peak_rps)
         model = _model(args, settings, trace)

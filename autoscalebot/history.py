@@ -1,0 +1,251 @@
+"""A bounded local history of what the bot saw and did: beats, decisions, scales.
+
+    from autoscalebot.history import History
+    history = History.open()          # the platformdirs data folder
+    engine = Engine(..., sinks=[..., history.record])   # an event sink
+
+:class:`History` is an engine event sink (a callable taking an
+:class:`~autoscalebot.engine.events.Event`) that writes to SQLite:
+
+- only numbers and fixed words: a beat's time, latency, status and dyno
+  count (never its error text), a decision's counts and action, a scale's
+  counts. No reason, URL, header or setting is stored, so the file never
+  holds a secret or anything an outside server said;
+- bounded: past ``max_bytes`` the oldest fifth of every table goes, and the
+  file is shrunk in place (incremental vacuum); checked every 500 writes;
+- it survives restarts (a file in the user's data folder, 0600) and opens
+  an existing file as it is; a file it cannot use (not SQLite, another
+  schema) is moved aside as ``.bad`` and a new one started;
+- quick on the engine's thread: one INSERT per event, committed in batches
+  of 50 or every 60 s, under a lock.
+
+:func:`traffic` turns the recorded beats back into load (requests per second
+per minute) for ``autoscalebot simulate --trace history``: from the latency
+and the dyno count through the M/M/k model of the ``APP_*`` settings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from autoscalebot.backends.policies.queueing import utilisation_from_mean
+
+FILE_NAME = "history.sqlite3"
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+CHECK_EVERY = 500  # writes between size checks
+COMMIT_EVERY = 50
+COMMIT_AFTER_S = 60.0
+DROP_SHARE = 0.2
+SCHEMA_VERSION = 1
+TABLES = ("beats", "decisions", "scales")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS beats (
+    t REAL NOT NULL, latency_ms REAL, status INTEGER, ok INTEGER NOT NULL, dynos INTEGER
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    t REAL NOT NULL, current INTEGER NOT NULL, target INTEGER NOT NULL, action TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scales (
+    t REAL NOT NULL, before INTEGER NOT NULL, after INTEGER NOT NULL, manual INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS beats_t ON beats (t);
+CREATE INDEX IF NOT EXISTS decisions_t ON decisions (t);
+CREATE INDEX IF NOT EXISTS scales_t ON scales (t);
+"""
+ACTIONS = frozenset({"scale", "dry-run", "paused", "cooling", "hold"})
+
+
+def default_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("autoscalebot") / FILE_NAME
+
+
+class History:
+    """The SQLite history; call it with engine events (a sink)."""
+
+    def __init__(
+        self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, clock: Any = time.monotonic
+    ) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._writes = 0
+        self._pending = 0
+        self._last_commit = clock()
+        self._db = self._connect()
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> History:
+        return cls(path or default_path(), max_bytes=max_bytes)
+
+    # ---- the file ----
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            return self._prepare()
+        except sqlite3.DatabaseError:
+            # Not ours, or broken: keep it aside for a look, and start again.
+            os.replace(self.path, self.path.with_suffix(".bad"))
+            return self._prepare()
+
+    def _prepare(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        if fresh:
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=2.0)
+        try:
+            if fresh:
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            db.executescript(SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"schema {row[0]!r}, not {SCHEMA_VERSION}")
+            db.commit()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.commit()
+            self._db.close()
+
+    # ---- the sink ----
+
+    def __call__(self, event: Any) -> None:
+        self.record(event)
+
+    def record(self, event: Any) -> None:
+        """Write one engine event (beats, decisions and scales; the rest are not kept)."""
+        kind = getattr(event, "kind", "")
+        t = event.at.timestamp()
+        if kind == "beat":
+            row: tuple[Any, ...] = (
+                t,
+                event.latency_ms,
+                event.status,
+                int(event.outcome != "fail" and event.error is None),
+                event.current,
+            )
+            sql = "INSERT INTO beats VALUES (?, ?, ?, ?, ?)"
+        elif kind == "decision":
+            action = event.action if event.action in ACTIONS else "other"
+            row = (t, event.current, event.target, action)
+            sql = "INSERT INTO decisions VALUES (?, ?, ?, ?)"
+        elif kind == "scale":
+            row = (t, event.before, event.after, int(event.manual))
+            sql = "INSERT INTO scales VALUES (?, ?, ?, ?)"
+        else:
+            return
+        with self._lock:
+            self._db.execute(sql, row)
+            self._writes += 1
+            self._pending += 1
+            now = self._clock()
+            if self._pending >= COMMIT_EVERY or now - self._last_commit >= COMMIT_AFTER_S:
+                self._db.commit()
+                self._pending = 0
+                self._last_commit = now
+            if self._writes % CHECK_EVERY == 0:
+                self._trim()
+
+    def size_bytes(self) -> int:
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages * size)
+
+    def _trim(self) -> None:
+        self._db.commit()
+        while self.size_bytes() > self.max_bytes:
+            for table in TABLES:
+                n = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+                drop = max(1, math.ceil(n * DROP_SHARE)) if n else 0
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE rowid IN "  # noqa: S608 (fixed table names)
+                    f"(SELECT rowid FROM {table} ORDER BY t LIMIT ?)",
+                    (drop,),
+                )
+            self._db.commit()
+            self._db.execute("PRAGMA incremental_vacuum")
+            self._db.commit()
+            if not any(
+                self._db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()  # noqa: S608
+                for t in TABLES
+            ):
+                break
+
+    # ---- reading ----
+
+    def flush(self) -> None:
+        with self._lock:
+            self._db.commit()
+
+    def beats(self) -> list[tuple[float, float | None, int | None, bool, int | None]]:
+        """(t, latency_ms, status, ok, dynos) of every beat kept, oldest first."""
+        self.flush()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT t, latency_ms, status, ok, dynos FROM beats ORDER BY t"
+            ).fetchall()
+        return [(t, ms, st, bool(ok), n) for t, ms, st, ok, n in rows]
+
+    def counts(self) -> dict[str, int]:
+        self.flush()
+        with self._lock:
+            return {
+                t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+                for t in TABLES
+            }
+
+
+def traffic(
+    beats: list[tuple[float, float | None, int | None, bool, int | None]],
+    *,
+    service_ms: float,
+    concurrency: int,
+    timeout_ms: float,
+    step_s: float = 60.0,
+) -> tuple[datetime, list[float]]:
+    """(start, requests per second per step) the recorded beats point to.
+
+    Per step: the mean latency of its beats (a failed beat counts as the
+    timeout) read as a utilisation of the M/M/k dyno, times the dynos
+    counted and what one serves. A step without beats repeats the step
+    before. Load the beats cannot see (above saturation) reads as saturation.
+    """
+    if not beats:
+        raise ValueError("no beats recorded")
+    start = beats[0][0]
+    steps = int((beats[-1][0] - start) // step_s) + 1
+    sums = [0.0] * steps
+    counts = [0] * steps
+    dynos = [0] * steps
+    for t, ms, _, ok, n in beats:
+        i = int((t - start) // step_s)
+        sums[i] += ms if ok and ms is not None else timeout_ms
+        counts[i] += 1
+        dynos[i] = max(dynos[i], n or 0)
+    per_dyno = concurrency * 1000.0 / service_ms
+    out: list[float] = []
+    for i in range(steps):
+        if counts[i] == 0 or dynos[i] == 0:
+            out.append(out[-1] if out else 0.0)
+            continue
+        rho = utilisation_from_mean(concurrency, sums[i] / counts[i] / service_ms)
+        out.append(rho * dynos[i] * per_dyno)
+    return datetime.fromtimestamp(start, UTC), out
