@@ -1,37 +1,31 @@
-"""Scaling backend: the Heroku Platform API v3 (formation of one process type)."""
+"""Scaling backend: the Heroku Platform API v3 (formation of one process type).
+
+Every scaler on one API key shares one :class:`~autoscalebot.backends.heroku_account.HerokuAccount`
+(one client, one formation list per app, batched updates, one request budget).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from autoscalebot import __version__
-from autoscalebot.backends import http
+from autoscalebot.backends import heroku_account
 from autoscalebot.backends.base import BaseBackend, ScalerError
 from autoscalebot.backends.checks import is_loopback
+from autoscalebot.backends.heroku_account import (  # noqa: F401 - the names callers knew here
+    ACCEPT,
+    MAX_BODY_BYTES,
+    RATE_LIMIT_BACKOFF,
+    HerokuAccount,
+)
 from autoscalebot.config.settings import ConfigError, Settings
 
-ACCEPT = "application/vnd.heroku+json; version=3"
-# Heroku refills the per-account pool at about 75 requests a minute; when it
-# is empty, waiting a minute gives the pool room again.
-RATE_LIMIT_BACKOFF = 60.0
-# One API call, all of it (connect, headers, body), and the most of an answer
-# read: a formation or an app is a few hundred bytes of JSON.
+# One API call, all of it (connect, headers, body): a formation or an app is
+# a few hundred bytes of JSON.
 DEADLINE_SECONDS = 10.0
-MAX_BODY_BYTES = 1 << 20
-
-_KINDS = {401: "auth", 403: "forbidden", 404: "not_found", 422: "invalid", 429: "rate_limited"}
-_HINTS = {
-    401: "check HEROKU_API_KEY",
-    403: "the key's account may not scale this app",
-    404: "check HEROKU_APP_NAME and PROCESS_TYPE",
-    422: "Heroku refused the change",
-    429: "backing off",
-}
 
 
 class HerokuScaler(BaseBackend):
@@ -39,6 +33,11 @@ class HerokuScaler(BaseBackend):
 
     The key goes only over HTTPS (loopback excepted). Every failure becomes a
     :class:`ScalerError` whose message names the cause and never the key.
+
+    Scalers on the same ``HEROKU_API_URL`` and key share the process's
+    account for it (:func:`heroku_account.account_for`); an injected
+    ``client`` or ``clock`` gives this scaler an account of its own, and
+    ``account`` hands one in (tests).
     """
 
     def __init__(
@@ -48,6 +47,7 @@ class HerokuScaler(BaseBackend):
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
         deadline: float = DEADLINE_SECONDS,
+        account: HerokuAccount | None = None,
         **_: Any,
     ) -> None:
         super().__init__(settings)
@@ -60,26 +60,61 @@ class HerokuScaler(BaseBackend):
             )
         self.app = settings.heroku_app_name or ""
         self.process_type = settings.process_type
-        self.rate_limit_remaining: int | None = None
-        self._clock = clock
-        self._quiet_until = 0.0
         self._deadline = deadline
-        self._client = http.bound(client) if client else http.client(timeout=deadline)
-        self._base = base
-        self._headers = {
-            "Accept": ACCEPT,
-            "Authorization": f"Bearer {settings.heroku_api_key or ''}",
-            "User-Agent": f"autoscalebot/{__version__}",
-        }
+        self._confirm = False  # the next read confirms a scale: never paced
+        self._closed = False
+        key = settings.heroku_api_key or ""
+        if account is not None:
+            self._account = account
+            self._shared = False
+            account.join(self.app, self.process_type)
+        elif client is not None or clock is not time.monotonic:
+            self._account = HerokuAccount(base, key, client=client, clock=clock, deadline=deadline)
+            self._shared = False
+            self._account.join(self.app, self.process_type)
+        else:
+            self._account = heroku_account.account_for(base, key, self.app, self.process_type)
+            self._shared = True
 
-    def _formation_path(self) -> str:
-        return f"/apps/{quote(self.app, safe='')}/formation/{quote(self.process_type, safe='')}"
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """The last ``RateLimit-Remaining`` Heroku sent to this key's account."""
+        return self._account.budget.remaining
 
     def current(self) -> int:
-        return self._quantity(self._call("GET", self._formation_path()))
+        """The process type's quantity from the app's formation list (shared, paced)."""
+        kind = "scale" if self._confirm else "refresh"
+        self._confirm = False
+        return self._account.quantity(
+            self.app, self.process_type, deadline=self._deadline, kind=kind
+        )
 
     def scale_to(self, quantity: int) -> int:
-        return self._quantity(self._call("PATCH", self._formation_path(), {"quantity": quantity}))
+        """Set the quantity (with the app's other types scaled at this moment, one batch)."""
+        self._confirm = True
+        return self._account.scale(self.app, self.process_type, quantity, deadline=self._deadline)
+
+    def min_refresh_seconds(self) -> float:
+        """The shortest count refresh period that keeps the key's account inside its budget.
+
+        The engine re-reads the count every ``max(COUNT_REFRESH_IN_SECONDS,
+        min_refresh_seconds())``; the value grows with the apps on the key
+        and as ``RateLimit-Remaining`` falls under the reserve. Reads more
+        often than this get the account's last list.
+        """
+        return self._account.refresh_interval()
+
+    def budget(self) -> dict[str, Any]:
+        """How much of the key's request budget the process uses (shared by its formations).
+
+        ``used_last_hour`` (requests this process sent on the key), ``limit``,
+        ``remaining`` (Heroku's last ``RateLimit-Remaining``, None before
+        the first answer), ``formations`` and ``apps`` on the key,
+        ``refresh_every_s`` (:meth:`min_refresh_seconds`), ``shared_reads``
+        (count reads answered without a request of their own) and
+        ``backoff_s`` (seconds left of a rate-limit back-off).
+        """
+        return self._account.status()
 
     @property
     def target(self) -> str:
@@ -87,7 +122,7 @@ class HerokuScaler(BaseBackend):
         return f"{self.app}/{self.process_type}"
 
     def app_url(self) -> str | None:
-        body = self._call("GET", f"/apps/{quote(self.app, safe='')}")
+        body = self._account.app_info(self.app, deadline=self._deadline)
         url = body.get("web_url") if isinstance(body, dict) else None
         return url if isinstance(url, str) else None
 
@@ -97,7 +132,7 @@ class HerokuScaler(BaseBackend):
         Crashed, idle and down dynos count as neither. Read from the app's
         dyno list (its first page: 200 dynos of all types).
         """
-        body = self._call("GET", f"/apps/{quote(self.app, safe='')}/dynos")
+        body = self._account.dynos(self.app, deadline=self._deadline)
         if not isinstance(body, list):
             raise ScalerError("Heroku answered the dyno list without a list", kind="protocol")
         states = [
@@ -108,69 +143,11 @@ class HerokuScaler(BaseBackend):
         return states.count("up"), states.count("starting")
 
     def close(self) -> None:
-        self._client.close()
-
-    def _quantity(self, body: Any) -> int:
-        quantity = body.get("quantity") if isinstance(body, dict) else None
-        if not isinstance(quantity, int) or isinstance(quantity, bool):
-            raise ScalerError("Heroku answered without a formation quantity", kind="protocol")
-        return quantity
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        wait = self._quiet_until - self._clock()
-        if wait > 0:
-            raise ScalerError(
-                f"Heroku rate limit reached; next call in {wait:.0f} s",
-                kind="rate_limited",
-                retry_after=wait,
-            )
-        what = f"{method} {path}"
-        try:
-            response = http.request(
-                self._client,
-                method,
-                self._base + path,
-                json=body,
-                headers=self._headers,
-                deadline=self._deadline,
-                max_bytes=MAX_BODY_BYTES,
-                truncate=True,  # an error's status still counts; its page need not be whole
-            )
-        except http.CallFailed as exc:
-            if exc.kind == "timeout":
-                raise ScalerError(f"Heroku API {exc} ({what})", kind="network") from None
-            raise ScalerError(f"Heroku API unreachable ({what}): {exc}", kind="network") from None
-        remaining = response.headers.get("RateLimit-Remaining")
-        if remaining is not None and remaining.strip().isdigit():
-            self.rate_limit_remaining = int(remaining)
-        if response.status_code == 429 or self.rate_limit_remaining == 0:
-            self._quiet_until = self._clock() + RATE_LIMIT_BACKOFF
-        if response.status_code >= 400:
-            raise self._error(response, what)
-        if response.truncated:
-            raise ScalerError(
-                f"Heroku answered {what} with a body over {MAX_BODY_BYTES} bytes", kind="protocol"
-            )
-        try:
-            return response.json()
-        except ValueError:
-            raise ScalerError(
-                f"Heroku answered {what} with malformed JSON", kind="protocol"
-            ) from None
-
-    def _error(self, response: http.Reply, what: str) -> ScalerError:
-        status = response.status_code
-        error_id, message = "", ""
-        try:
-            data = response.json()
-            if isinstance(data, dict):
-                error_id = str(data.get("id", ""))[:60]
-                message = str(data.get("message", ""))[:300]
-        except ValueError:
-            pass
-        kind = _KINDS.get(status, "server" if status >= 500 else "protocol")
-        hint = _HINTS.get(status, "Heroku may be having trouble; retrying next beat")
-        detail = f" {error_id}" if error_id else ""
-        text = f"Heroku {status}{detail} on {what}: {message or response.reason_phrase} ({hint})"
-        retry = RATE_LIMIT_BACKOFF if status == 429 else None
-        return ScalerError(text, kind=kind, retry_after=retry)
+        """Leave the account (its client closes when its last formation leaves)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._shared:
+            heroku_account.leave(self._account, self.app, self.process_type)
+        else:
+            self._account.leave(self.app, self.process_type)
