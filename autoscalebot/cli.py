@@ -17,10 +17,17 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from autoscalebot.config import ConfigError, default_config_path
+from autoscalebot.config.formations import formations_of
 from autoscalebot.engine.events import Stopped
 from autoscalebot.logfmt import LogfmtSink
 from autoscalebot.metrics import serving_metrics
-from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_engine
+from autoscalebot.runtime import (
+    EngineThread,
+    add_arguments,
+    headless_sinks,
+    resolve_settings,
+    serve_fleet,
+)
 from autoscalebot.secrets import install_log_scrubber
 
 USAGE_ERROR = 2
@@ -105,13 +112,20 @@ def main(argv: list[str] | None = None) -> int:
             # The demo never writes the user's own file unless asked to.
             config_path = args.config or (None if args.demo else default_config_path())
             # METRICS_PORT: a Prometheus endpoint, fed the same events, until exit.
-            logged = stack.enter_context(serving_metrics(settings, sink))
-            engine = serve_engine(settings, logged, stack, config_path=config_path, demo=args.demo)
+            metrics = stack.enter_context(serving_metrics(settings))
+            fleet = serve_fleet(
+                settings,
+                formations_of(settings),
+                headless_sinks(sink, metrics),
+                stack,
+                config_path=config_path,
+                demo=args.demo,
+            )
         except ConfigError as exc:
             print(f"autoscalebot: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
         return run_headless(
-            EngineThread(engine), sink, duration=args.duration or (600.0 if args.demo else None)
+            EngineThread(fleet), sink, duration=args.duration or (600.0 if args.demo else None)
         )
 
 

@@ -116,7 +116,8 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
         case ev.Stopped():
             body = {"reason": event.reason}
         case ev.Listening():
-            body = {"formation": event.formation, "socket": event.socket}
+            one = event.formations[0] if len(event.formations) == 1 else None
+            body = {"formation": one, "formations": len(event.formations), "socket": event.socket}
         case _:
             return None
     return head | {k: v for k, v in body.items() if k not in head} | metrics(event)
@@ -176,9 +177,21 @@ class LogfmtSink:
         self._lock = threading.Lock()
 
     def __call__(self, event: ev.Event) -> None:
+        self.write(event)
+
+    def write(self, event: ev.Event, formation: str | None = None) -> None:
+        """One line for ``event``; ``formation=...`` right after ``event=`` when given."""
         pairs = fields(event)
-        if pairs is not None:
-            self._write(pairs)
+        if pairs is None:
+            return
+        if formation is not None and "formation" not in pairs:
+            at, kind = pairs.pop("at"), pairs.pop("event")
+            pairs = {"at": at, "event": kind, "formation": formation} | pairs
+        self._write(pairs)
+
+    def sink_for(self, formation: str) -> ev.Sink:
+        """The sink of one formation: every line it writes says ``formation=<id>``."""
+        return lambda event: self.write(event, formation)
 
     def _write(self, pairs: dict[str, Any]) -> None:
         """Write one line now."""

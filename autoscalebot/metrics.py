@@ -23,16 +23,6 @@ if TYPE_CHECKING:
 OUTCOMES = ("pass", "ok", "fail")
 
 
-def fan_out(*sinks: ev.Sink) -> ev.Sink:
-    """One sink that hands each event to every one of ``sinks``, in order."""
-
-    def sink(event: ev.Event) -> None:
-        for each in sinks:
-            each(event)
-
-    return sink
-
-
 class MetricsSink:
     """An event sink that keeps Prometheus gauges and counters up to date.
 
@@ -49,96 +39,129 @@ class MetricsSink:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         """Where the metrics live (their own, not the client's global one)."""
         reg = self.registry
-        self._info = Info("autoscalebot", "What this bot scales.", registry=reg)
+        self._info = Info("autoscalebot", "What this bot scales.", ["formation"], registry=reg)
         self._dynos = Gauge(
-            "autoscalebot_dynos", "Dynos (replicas, workers) running now.", registry=reg
+            "autoscalebot_dynos",
+            "Dynos (replicas, workers) running now.",
+            ["formation"],
+            registry=reg,
         )
         self._target = Gauge(
-            "autoscalebot_dynos_target", "The count the bot is heading for.", registry=reg
+            "autoscalebot_dynos_target",
+            "The count the bot is heading for.",
+            ["formation"],
+            registry=reg,
         )
-        self._min = Gauge("autoscalebot_dynos_min", "MIN_DYNOS at this moment.", registry=reg)
-        self._max = Gauge("autoscalebot_dynos_max", "MAX_DYNOS at this moment.", registry=reg)
+        self._min = Gauge(
+            "autoscalebot_dynos_min", "MIN_DYNOS at this moment.", ["formation"], registry=reg
+        )
+        self._max = Gauge(
+            "autoscalebot_dynos_max", "MAX_DYNOS at this moment.", ["formation"], registry=reg
+        )
         self._latency = Gauge(
             "autoscalebot_heartbeat_latency_seconds",
             "The last heartbeat's response time (NaN when it got no answer).",
+            ["formation"],
             registry=reg,
         )
         self._streak = Gauge(
-            "autoscalebot_streak", "Consecutive beats in each streak.", ["streak"], registry=reg
+            "autoscalebot_streak",
+            "Consecutive beats in each streak.",
+            ["formation", "streak"],
+            registry=reg,
         )
         self._streak_limit = Gauge(
             "autoscalebot_streak_limit",
             "Beats in a row that trigger a scale.",
-            ["streak"],
+            ["formation", "streak"],
             registry=reg,
         )
         self._paused = Gauge(
-            "autoscalebot_paused", "1 while automatic scaling is paused.", registry=reg
+            "autoscalebot_paused",
+            "1 while automatic scaling is paused.",
+            ["formation"],
+            registry=reg,
         )
         self._beats = Counter(
-            "autoscalebot_beats", "Heartbeats, by outcome.", ["outcome"], registry=reg
+            "autoscalebot_beats", "Heartbeats, by outcome.", ["formation", "outcome"], registry=reg
         )
         self._scales = Counter(
-            "autoscalebot_scales", "Scales the platform confirmed.", ["manual"], registry=reg
+            "autoscalebot_scales",
+            "Scales the platform confirmed.",
+            ["formation", "manual"],
+            registry=reg,
         )
         self._failures = Counter(
-            "autoscalebot_scale_failures", "Scale calls that failed.", registry=reg
+            "autoscalebot_scale_failures", "Scale calls that failed.", ["formation"], registry=reg
         )
         self._trouble = Counter(
             "autoscalebot_trouble",
             "Episodes of a part failing (probe, platform, scale, notify:...).",
-            ["source"],
+            ["formation", "source"],
             registry=reg,
         )
         self._drift = Counter(
-            "autoscalebot_drift", "Counts changed outside the bot (by hand).", registry=reg
+            "autoscalebot_drift",
+            "Counts changed outside the bot (by hand).",
+            ["formation"],
+            registry=reg,
         )
-        for outcome in OUTCOMES:  # present at 0 from the start, so rate() works
-            self._beats.labels(outcome=outcome)
-        for manual in ("false", "true"):
-            self._scales.labels(manual=manual)
 
-    def __call__(self, event: ev.Event) -> None:
+    def sink_for(self, formation: str) -> ev.Sink:
+        """The sink of one formation: its metrics carry ``formation="<id>"``."""
+        for outcome in OUTCOMES:  # present at 0 from the start, so rate() works
+            self._beats.labels(formation=formation, outcome=outcome)
+        for manual in ("false", "true"):
+            self._scales.labels(formation=formation, manual=manual)
+        return lambda event: self.record(event, formation)
+
+    def record(self, event: ev.Event, formation: str) -> None:
+        """Update ``formation``'s metrics from one of its engine's events."""
+        f = formation
         match event:
             case ev.Started():
-                self._info.info({"app": event.app, "dry_run": _flag(event.dry_run)})
-                self._set_dynos(event.current)
-                self._min.set(event.min)
-                self._max.set(event.max)
+                self._info.labels(formation=f).info(
+                    {"app": event.app, "dry_run": _flag(event.dry_run)}
+                )
+                self._set_dynos(f, event.current)
+                self._min.labels(formation=f).set(event.min)
+                self._max.labels(formation=f).set(event.max)
             case ev.Beat():
-                self._beats.labels(outcome=event.outcome).inc()
+                self._beats.labels(formation=f, outcome=event.outcome).inc()
                 latency = event.latency_ms
-                self._latency.set(float("nan") if latency is None else latency / 1000.0)
-                self._set_dynos(event.current)
-                self._set_streaks(event.streaks)
+                self._latency.labels(formation=f).set(
+                    float("nan") if latency is None else latency / 1000.0
+                )
+                self._set_dynos(f, event.current)
+                self._set_streaks(f, event.streaks)
             case ev.StatusChanged():
                 status = event.status
-                self._set_dynos(status.current)
+                self._set_dynos(f, status.current)
                 if status.target is not None:
-                    self._target.set(status.target)
-                self._min.set(status.min)
-                self._max.set(status.max)
-                self._paused.set(1 if status.paused else 0)
-                self._set_streaks(status.streaks)
+                    self._target.labels(formation=f).set(status.target)
+                self._min.labels(formation=f).set(status.min)
+                self._max.labels(formation=f).set(status.max)
+                self._paused.labels(formation=f).set(1 if status.paused else 0)
+                self._set_streaks(f, status.streaks)
             case ev.Scaled():
-                self._scales.labels(manual=_flag(event.manual)).inc()
-                self._dynos.set(event.after)
+                self._scales.labels(formation=f, manual=_flag(event.manual)).inc()
+                self._dynos.labels(formation=f).set(event.after)
             case ev.ScaleFailed():
-                self._failures.inc()
+                self._failures.labels(formation=f).inc()
             case ev.Trouble():
-                self._trouble.labels(source=event.source).inc()
+                self._trouble.labels(formation=f, source=event.source).inc()
             case ev.Drift():
-                self._drift.inc()
-                self._dynos.set(event.actual)
+                self._drift.labels(formation=f).inc()
+                self._dynos.labels(formation=f).set(event.actual)
 
-    def _set_dynos(self, current: int | None) -> None:
+    def _set_dynos(self, f: str, current: int | None) -> None:
         if current is not None:
-            self._dynos.set(current)
+            self._dynos.labels(formation=f).set(current)
 
-    def _set_streaks(self, streaks: dict[str, tuple[int, int]]) -> None:
+    def _set_streaks(self, f: str, streaks: dict[str, tuple[int, int]]) -> None:
         for name, (n, of) in streaks.items():
-            self._streak.labels(streak=name).set(n)
-            self._streak_limit.labels(streak=name).set(of)
+            self._streak.labels(formation=f, streak=name).set(n)
+            self._streak_limit.labels(formation=f, streak=name).set(of)
 
     def serve(self, port: int, host: str = "127.0.0.1") -> MetricsServer:
         """Start the HTTP endpoint on a daemon thread; ``port`` 0 picks a free one."""
@@ -173,15 +196,16 @@ class MetricsServer:
 
 
 @contextmanager
-def serving_metrics(settings: Settings, sink: ev.Sink) -> Iterator[ev.Sink]:
-    """``sink``, plus a :class:`MetricsSink` with its endpoint while the
-    context lasts when ``METRICS_PORT`` is set; ``sink`` alone otherwise.
+def serving_metrics(settings: Settings) -> Iterator[MetricsSink | None]:
+    """A :class:`MetricsSink` with its endpoint while the context lasts when
+    ``METRICS_PORT`` is set (feed it each formation's events through
+    :meth:`MetricsSink.sink_for`); None otherwise.
 
     Raises ConfigError naming METRICS_PORT when the client is not installed
     or the address cannot be listened on.
     """
     if settings.metrics_port is None:
-        yield sink
+        yield None
         return
     try:
         metrics = MetricsSink()
@@ -200,7 +224,7 @@ def serving_metrics(settings: Settings, sink: ev.Sink) -> Iterator[ev.Sink]:
             "Pick a free port, or set METRICS_HOST to an address of this machine.",
         ) from None
     try:
-        yield fan_out(sink, metrics)
+        yield metrics
     finally:
         server.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,9 @@ from autoscalebot.engine.engine import Engine
 
 if TYPE_CHECKING:
     from autoscalebot.control.server import ControlServer
+    from autoscalebot.engine.fleet import Fleet
+    from autoscalebot.logfmt import LogfmtSink
+    from autoscalebot.metrics import MetricsSink
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,13 +102,14 @@ def resolve_settings(
 
 
 class EngineThread:
-    """Runs an engine on a daemon thread; stopping never waits on the network.
+    """Runs an engine (or a :class:`Fleet` of them) on a daemon thread; stopping
+    never waits on the network.
 
     The thread is a daemon so that a beat stuck mid-request cannot hold the
     process: ``stop()`` waits up to ``timeout`` and then lets it go.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine | Fleet) -> None:
         self.engine = engine
         self.thread = threading.Thread(target=engine.run, name="autoscalebot-engine", daemon=True)
 
@@ -131,16 +136,6 @@ def build_engine(settings: Settings, sink: ev.Sink) -> Engine:
     return Engine(settings, sink=sink)
 
 
-def fan_out(*sinks: ev.Sink) -> ev.Sink:
-    """One sink that hands each event to every sink in turn."""
-
-    def sink(event: ev.Event) -> None:
-        for each in sinks:
-            each(event)
-
-    return sink
-
-
 def ephemeral_filesystem(env: dict[str, str] | None = None) -> str | None:
     """Why files this bot writes will not outlive it, or None where they will."""
     env = dict(os.environ) if env is None else env
@@ -150,23 +145,35 @@ def ephemeral_filesystem(env: dict[str, str] | None = None) -> str | None:
 
 
 def open_control(
-    settings: Settings, *, config_path: Path | None, demo: bool = False
+    top: Settings,
+    formations: Mapping[str, Settings],
+    *,
+    config_path: Path | None,
+    demo: bool = False,
 ) -> ControlServer:
     """Bind the bot's control socket (its path is in ``.path``); raises ConfigError
-    when another bot already serves the same formation here."""
+    when another bot on this machine already serves one of these formations."""
     from autoscalebot.config.edits import pinned, save_edit
-    from autoscalebot.control.paths import default_socket, formation_id, runtime_dir
+    from autoscalebot.control.paths import default_socket, runtime_dir
     from autoscalebot.control.server import ControlServer, Formation
 
-    fid = formation_id(settings)
-    if demo and not settings.control_socket:
+    if demo and not top.control_socket:
         # Every demo is its own world: two at once must not refuse each other.
         path = runtime_dir() / f"demo-{os.getpid()}.sock"
+    elif len(formations) == 1:
+        path = default_socket(next(iter(formations.values())))
     else:
-        path = default_socket(settings)
+        path = Path(top.control_socket) if top.control_socket else runtime_dir() / "formations.sock"
+    _refuse_a_second_bot(path, formations)
     lost = ephemeral_filesystem()
+    single = len(formations) == 1
     if config_path is None:
         note = "Applied by the bot at once; not saved (it has no --config file): the edit lasts until the bot stops."
+    elif not single:
+        note = (
+            "Applied by the bot at once, to this formation only; not saved (edit its entry "
+            f"in FORMATIONS in {config_path} to keep it)."
+        )
     elif lost:
         note = (
             f"Applied by the bot at once; {lost}, so the edit lasts until the bot restarts "
@@ -174,49 +181,96 @@ def open_control(
         )
     else:
         note = f"Applied by the bot at once and saved where its config lives: {config_path}."
-    pins = pinned(settings)
+    pins = pinned(top)
 
-    def saver(changes: Any) -> tuple[bool, str]:
-        if lost or config_path is None:
+    def saver(fid: str, changes: Any) -> tuple[bool, str]:
+        if lost or config_path is None or not single:
             return False, "not saved: the edit lasts until the bot restarts"
         # The values as the bot parsed them ("500" from ctl is the number 500).
-        applied = server.engine.settings
+        applied = server.engines[fid].settings
         typed = {name.upper(): applied.value(name.upper()) for name in changes}
         outcome = save_edit(config_path, applied, typed, pins)
         return outcome.saved, outcome.message
 
     server = ControlServer(
         path,
-        Formation(
-            id=fid,
-            app=fid.split("/", 1)[0],
-            process_type=fid.split("/", 1)[-1],
-            platform=settings.scaling_backend.rsplit(".", 1)[-1],
-            config_note=note,
-        ),
+        [
+            Formation(
+                id=fid,
+                app=fid.split("/", 1)[0],
+                process_type=fid.split("/", 1)[-1],
+                platform=settings.scaling_backend.rsplit(".", 1)[-1],
+                config_note=note,
+            )
+            for fid, settings in formations.items()
+        ],
         saver=saver,
     )
     return server.bind()
 
 
-def serve_engine(
-    settings: Settings,
-    sink: ev.Sink,
+def _refuse_a_second_bot(path: Path, formations: Mapping[str, Settings]) -> None:
+    """One bot per formation on a machine: two would undo each other's scaling."""
+    from autoscalebot.control.client import Connection, NoBot
+    from autoscalebot.control.paths import live_sockets
+    from autoscalebot.control.server import SocketInUse
+
+    for other in live_sockets(path.parent):
+        if other == path:
+            continue  # binding says so, naming the pid
+        try:
+            conn = Connection(other, timeout=1.0)
+        except NoBot:
+            continue
+        conn.close()
+        shared = sorted(set(conn.hello.formations) & set(formations))
+        if shared:
+            raise SocketInUse(
+                "CONTROL_SOCKET",
+                f"another bot (pid {conn.hello.pid}) already runs {', '.join(shared[:5])} "
+                f"and serves {other}",
+                "Attach to it with 'autoscalebot-tui --attach', or stop it first "
+                "(one bot per formation: two would undo each other's scaling).",
+            )
+
+
+def serve_fleet(
+    top: Settings,
+    formations: Mapping[str, Settings],
+    sink_for: Callable[[str], ev.Sink],
     stack: ExitStack,
     *,
     config_path: Path | None,
     demo: bool = False,
-) -> Engine:
-    """The engine, with its control socket open and announced on ``sink``.
+) -> Fleet:
+    """One engine per formation, their control socket open and announced.
 
-    The socket closes when ``stack`` does. Raises ConfigError (a bad backend,
-    or another bot already serving this formation here).
+    ``sink_for(formation id)`` gives each engine's own sink (logfmt with
+    ``formation=``, metrics...); the socket closes when ``stack`` does. Raises
+    ConfigError (a bad backend, another bot already serving a formation here).
     """
     from datetime import UTC, datetime
 
-    control = open_control(settings, config_path=config_path, demo=demo)
+    from autoscalebot.engine.fleet import Fleet
+
+    control = open_control(top, formations, config_path=config_path, demo=demo)
     stack.callback(control.close)
-    engine = build_engine(settings, fan_out(sink, control.publish))
-    control.start(engine)
-    sink(ev.Listening(datetime.now(UTC), str(control.path), control.formation.id))
-    return engine
+    engines = {
+        fid: build_engine(settings, ev.fan_out(sink_for(fid), control.sink_for(fid)))
+        for fid, settings in formations.items()
+    }
+    control.start(engines)
+    first = sink_for(next(iter(formations)))
+    first(ev.Listening(datetime.now(UTC), str(control.path), tuple(formations)))
+    return Fleet(engines)
+
+
+def headless_sinks(log: LogfmtSink, metrics: MetricsSink | None) -> Callable[[str], ev.Sink]:
+    """Each formation's sink for a headless bot: its logfmt lines (``formation=``),
+    and its Prometheus metrics when they are served."""
+
+    def sink_for(fid: str) -> ev.Sink:
+        own = log.sink_for(fid)
+        return own if metrics is None else ev.fan_out(own, metrics.sink_for(fid))
+
+    return sink_for

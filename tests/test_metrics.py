@@ -70,7 +70,10 @@ def beat(latency_ms: float | None, outcome: str) -> ev.Beat:
 def test_events_become_gauges_and_counters_on_a_loopback_scrape() -> None:
     metrics = MetricsSink()
     server = metrics.serve(0)  # 0: any free port, on loopback
+    sink = metrics.sink_for("shop-web/web")
+    other = metrics.sink_for("shop-web/worker")
     try:
+        other(beat(900.0, "ok"))  # another formation's beat: its own series
         for event in (
             ev.Started(at=AT, app="shop-web", current=2, min=1, max=6, dry_run=False),
             beat(1350.0, "fail"),
@@ -81,39 +84,110 @@ def test_events_become_gauges_and_counters_on_a_loopback_scrape() -> None:
             ev.Trouble(at=AT, source="platform", reason="503"),
             status(),
         ):
-            metrics(event)
+            sink(event)
         assert server.host == "127.0.0.1"
         got = scrape(server.url)
     finally:
         server.close()
-    assert got[("autoscalebot_dynos", ())] == 3
-    assert got[("autoscalebot_dynos_target", ())] == 4
-    assert got[("autoscalebot_dynos_min", ())] == 1
-    assert got[("autoscalebot_dynos_max", ())] == 6
-    assert got[("autoscalebot_paused", ())] == 1
-    assert got[("autoscalebot_heartbeat_latency_seconds", ())] == pytest.approx(0.12)
-    assert got[("autoscalebot_beats_total", (("outcome", "fail"),))] == 2
-    assert got[("autoscalebot_beats_total", (("outcome", "pass"),))] == 1
-    assert got[("autoscalebot_beats_total", (("outcome", "ok"),))] == 0
-    assert got[("autoscalebot_scales_total", (("manual", "false"),))] == 1
-    assert got[("autoscalebot_scale_failures_total", ())] == 1
-    assert got[("autoscalebot_trouble_total", (("source", "platform"),))] == 1
-    assert got[("autoscalebot_streak", (("streak", "fails"),))] == 2
-    assert got[("autoscalebot_streak_limit", (("streak", "fails"),))] == 3
-    assert got[("autoscalebot_info", (("app", "shop-web"), ("dry_run", "false")))] == 1
+    assert (
+        got[("autoscalebot_dynos", (("formation", "shop-web/web"),))]
+        == 3
+    )
+    assert (
+        got[
+            (
+                "autoscalebot_dynos_target",
+                (("formation", "shop-web/web"),),
+            )
+        ]
+        == 4
+    )
+    assert (
+        got[
+            (
+                "autoscalebot_dynos_min",
+                (("formation", "shop-web/web"),),
+            )
+        ]
+        == 1
+    )
+    assert (
+        got[
+            (
+                "autoscalebot_dynos_max",
+                (("formation", "shop-web/web"),),
+            )
+        ]
+        == 6
+    )
+    assert (
+        got[("autoscalebot_paused", (("formation", "shop-web/web"),))]
+        == 1
+    )
+    assert got[
+        (
+            "autoscalebot_heartbeat_latency_seconds",
+            (("formation", "shop-web/web"),),
+        )
+    ] == pytest.approx(0.12)
+    assert (
+        got[("autoscalebot_beats_total", (("formation", "shop-web/web"), ("outcome", "fail")))] == 2
+    )
+    assert (
+        got[("autoscalebot_beats_total", (("formation", "shop-web/web"), ("outcome", "pass")))] == 1
+    )
+    assert (
+        got[("autoscalebot_beats_total", (("formation", "shop-web/web"), ("outcome", "ok")))] == 0
+    )
+    assert (
+        got[("autoscalebot_scales_total", (("formation", "shop-web/web"), ("manual", "false")))]
+        == 1
+    )
+    assert (
+        got[
+            (
+                "autoscalebot_scale_failures_total",
+                (("formation", "shop-web/web"),),
+            )
+        ]
+        == 1
+    )
+    assert (
+        got[("autoscalebot_trouble_total", (("formation", "shop-web/web"), ("source", "platform")))]
+        == 1
+    )
+    assert got[("autoscalebot_streak", (("formation", "shop-web/web"), ("streak", "fails")))] == 2
+    assert (
+        got[("autoscalebot_streak_limit", (("formation", "shop-web/web"), ("streak", "fails")))]
+        == 3
+    )
+    assert (
+        got[
+            (
+                "autoscalebot_info",
+                (("app", "shop-web"), ("dry_run", "false"), ("formation", "shop-web/web")),
+            )
+        ]
+        == 1
+    )
+    assert (
+        got[("autoscalebot_beats_total", (("formation", "shop-web/worker"), ("outcome", "ok")))]
+        == 1
+    )
 
 
 def test_the_settings_start_it_on_loopback_feed_both_sinks_and_stop_it_at_exit() -> None:
     port = _free_port()
     settings = make_settings(METRICS_PORT=str(port))
     assert settings.metrics_host == "127.0.0.1"
-    logged: list[ev.Event] = []
     url = f"http://127.0.0.1:{port}/metrics"
-    with serving_metrics(settings, logged.append) as sink:
-        sink(beat(300.0, "ok"))
+    with serving_metrics(settings) as metrics:
+        assert metrics is not None
+        metrics.sink_for("test-app/web")(beat(300.0, "ok"))
         got = scrape(url)
-    assert logged and logged[0].kind == "beat"  # the log still sees every event
-    assert got[("autoscalebot_beats_total", (("outcome", "ok"),))] == 1
+    assert (
+        got[("autoscalebot_beats_total", (("formation", "test-app/web"), ("outcome", "ok")))] == 1
+    )
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=5.0)
 
@@ -122,11 +196,8 @@ def test_off_unless_asked() -> None:
     settings = make_settings()
     assert settings.metrics_port is None
 
-    def sink(event: ev.Event) -> None:
-        pass
-
-    with serving_metrics(settings, sink) as got:
-        assert got is sink  # nothing started, nothing in between
+    with serving_metrics(settings) as got:
+        assert got is None  # nothing started
 
 
 def test_a_port_in_use_is_a_setting_error_naming_metrics_port() -> None:
@@ -135,7 +206,7 @@ def test_a_port_in_use_is_a_setting_error_naming_metrics_port() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         settings = make_settings(METRICS_PORT=str(port))
-        with pytest.raises(ConfigError) as caught, serving_metrics(settings, lambda e: None):
+        with pytest.raises(ConfigError) as caught, serving_metrics(settings):
             pass
     assert caught.value.setting == "METRICS_PORT"
     assert str(port) in str(caught.value)
@@ -178,7 +249,7 @@ def test_the_headless_cli_serves_metrics_while_it_runs(tmp_path: Path) -> None:
                 break
             time.sleep(0.1)  # polling a subprocess, not pacing a unit test
         assert sum(v for (name, _), v in got.items() if name == "autoscalebot_beats_total") >= 3
-        assert got[("autoscalebot_dynos", ())] >= 1
+        assert got[("autoscalebot_dynos", (("formation", "autoscalebot-demo/web"),))] >= 1
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=15)

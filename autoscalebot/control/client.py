@@ -24,12 +24,10 @@ class NoBot(Exception):
 
 
 @dataclass(frozen=True)
-class Hello:
-    """What a bot says about itself when a client connects."""
+class FormationInfo:
+    """One formation a bot scales, as its hello describes it."""
 
-    pid: int
-    version: str
-    formation: str
+    id: str
     app: str
     process_type: str
     platform: str
@@ -37,10 +35,63 @@ class Hello:
     settings: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def parse(cls, f: Mapping[str, Any]) -> FormationInfo:
+        return cls(
+            id=str(f.get("id", "?")),
+            app=str(f.get("app", "?")),
+            process_type=str(f.get("process_type", "?")),
+            platform=str(f.get("platform", "?")),
+            config_note=str(f.get("config_note", "")),
+            settings=dict(f.get("settings") or {}),
+            origins={str(k): str(v) for k, v in (f.get("origins") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class Hello:
+    """What a bot says about itself when a client connects."""
+
+    pid: int
+    version: str
+    formations: dict[str, FormationInfo]
+    """Every formation the bot scales, by id, in the bot's order."""
+
+    @property
+    def first(self) -> FormationInfo:
+        """The first formation (the only one, for a bot of one)."""
+        return next(iter(self.formations.values()))
+
+    @property
+    def formation(self) -> str:
+        return self.first.id
+
+    @property
+    def app(self) -> str:
+        return self.first.app
+
+    @property
+    def process_type(self) -> str:
+        return self.first.process_type
+
+    @property
+    def config_note(self) -> str:
+        return self.first.config_note
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.first.settings
+
+    @property
+    def origins(self) -> dict[str, str]:
+        return self.first.origins
+
     @property
     def title(self) -> str:
-        """``attached to myapp/web (pid 123)``."""
-        return f"attached to {self.app}/{self.process_type} (pid {self.pid})"
+        """``attached to myapp/web (pid 123)``, or ``to 3 formations`` for a bot of many."""
+        if len(self.formations) == 1:
+            return f"attached to {self.app}/{self.process_type} (pid {self.pid})"
+        return f"attached to {len(self.formations)} formations (pid {self.pid})"
 
     @classmethod
     def parse(cls, message: Mapping[str, Any]) -> Hello:
@@ -51,20 +102,14 @@ class Hello:
                 f"the bot speaks protocol {message.get('v')}; this client knows "
                 f"{protocol.VERSION}: upgrade autoscalebot here"
             )
-        formations = message.get("formations") or []
-        if not formations or not isinstance(formations[0], dict):
+        listed = message.get("formations") or []
+        if not listed or not all(isinstance(f, dict) for f in listed):
             raise ProtocolError("the hello names no formation")
-        f = formations[0]
+        infos = [FormationInfo.parse(f) for f in listed]
         return cls(
             pid=int(message.get("pid") or 0),
             version=str(message.get("version", "?")),
-            formation=str(f.get("id", "?")),
-            app=str(f.get("app", "?")),
-            process_type=str(f.get("process_type", "?")),
-            platform=str(f.get("platform", "?")),
-            config_note=str(f.get("config_note", "")),
-            settings=dict(f.get("settings") or {}),
-            origins={str(k): str(v) for k, v in (f.get("origins") or {}).items()},
+            formations={f.id: f for f in infos},
         )
 
 

@@ -13,31 +13,13 @@ import socket
 import tempfile
 from pathlib import Path
 
+from autoscalebot.config.formations import formation_id
 from autoscalebot.config.settings import Settings
 
 SOCKET_SUFFIX = ".sock"
 # sun_path holds 108 bytes on Linux, 104 on macOS: keep room for the folder.
 _MAX_NAME = 60
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def formation_id(settings: Settings) -> str:
-    """A stable name for what this bot scales, e.g. ``myapp/web``.
-
-    Heroku: app/process type; Kubernetes: namespace/deployment; gunicorn: the
-    pidfile; a command: ``command``. Messages on the control channel carry
-    it, so a bot that scales several formations needs no new protocol.
-    """
-    backend = settings.scaling_backend.rsplit(".", 1)[-1].lower()
-    if "kubernetes" in backend:
-        return (
-            f"{settings.kubernetes_namespace or 'default'}/{settings.kubernetes_deployment or '?'}"
-        )
-    if "gunicorn" in backend:
-        return f"gunicorn/{Path(settings.gunicorn_pidfile or '?').stem}"
-    if "command" in backend:
-        return f"command/{settings.process_type}"
-    return f"{settings.heroku_app_name or '?'}/{settings.process_type}"
 
 
 def runtime_dir() -> Path:

@@ -22,7 +22,7 @@ import stat
 import struct
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,8 @@ class Formation:
     """Where the bot saves threshold edits (shown in the console's editor)."""
 
 
-Saver = Callable[[Mapping[str, Any]], tuple[bool, str]]
-"""Saves applied settings changes where the bot's config lives: (saved, message)."""
+Saver = Callable[[str, Mapping[str, Any]], tuple[bool, str]]
+"""Saves a formation's applied settings changes where the bot's config lives: (saved, message)."""
 
 
 class _Client:
@@ -104,6 +104,35 @@ class _Client:
             self.outbox.put_nowait(None)  # wakes the writer
 
 
+class _History:
+    """What a new client gets of one formation: its start, recent events and beats, status."""
+
+    def __init__(self, beats: int, events: int) -> None:
+        self.beats: deque[bytes] = deque(maxlen=beats)
+        self.events: deque[bytes] = deque(maxlen=events)
+        self.started: bytes | None = None
+        self.status: bytes | None = None
+        self.status_event: ev.StatusChanged | None = None
+
+    def record(self, event: ev.Event, data: bytes) -> None:
+        if isinstance(event, ev.Beat):
+            self.beats.append(data)
+        elif isinstance(event, ev.StatusChanged):
+            self.status, self.status_event = data, event
+        elif isinstance(event, ev.Started):
+            self.started = data
+        else:
+            self.events.append(data)
+
+    def snapshot(self) -> list[bytes]:
+        out = [self.started] if self.started is not None else []
+        out.extend(self.events)
+        out.extend(self.beats)
+        if self.status is not None:
+            out.append(self.status)
+        return out
+
+
 class _Pending:
     """A command waiting for the engine's answer."""
 
@@ -113,17 +142,17 @@ class _Pending:
 
 
 class ControlServer:
-    """Serves one bot's control socket at ``path``.
+    """Serves one bot's control socket at ``path``, for every formation it scales.
 
-    Build it, put :meth:`publish` into the engine's sink, then
-    :meth:`start` it with the engine. ``allowed_uid`` (default: this process's
-    uid) is who may connect; ``saver`` persists settings edits.
+    Build it, put :meth:`sink_for` each formation into that formation's engine
+    sink, then :meth:`start` it with the engines. ``allowed_uid`` (default:
+    this process's uid) is who may connect; ``saver`` persists settings edits.
     """
 
     def __init__(
         self,
         path: Path,
-        formation: Formation,
+        formations: Formation | Sequence[Formation],
         *,
         saver: Saver | None = None,
         allowed_uid: int | None = None,
@@ -132,11 +161,14 @@ class ControlServer:
     ) -> None:
         self.path = path
         self.send_timeout = send_timeout
-        self.formation = formation
+        listed = [formations] if isinstance(formations, Formation) else list(formations)
+        self.formations = {f.id: f for f in listed}
+        self.formation = listed[0]
+        """The first formation: the one a command without a formation id means."""
         self.saver = saver
         self.allowed_uid = os.getuid() if allowed_uid is None else allowed_uid
         self.reply_timeout = reply_timeout
-        self.engine: Any = None
+        self.engines: dict[str, Any] = {}
         self._listener: socket.socket | None = None
         self._inode: int | None = None
         self._lock = threading.Lock()
@@ -144,11 +176,11 @@ class ControlServer:
         self._numbers = itertools.count(1)
         self._requests = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
-        self._beats: deque[bytes] = deque(maxlen=BEATS_KEPT)
-        self._events: deque[bytes] = deque(maxlen=EVENTS_KEPT)
-        self._started: bytes | None = None
-        self._status: bytes | None = None
-        self._status_event: ev.StatusChanged | None = None
+        # A thousand formations keep a shorter history each: memory stays bounded.
+        n = len(self.formations)
+        beats = max(30, min(BEATS_KEPT, 30_000 // n))
+        events = max(10, min(EVENTS_KEPT, 10_000 // n))
+        self._history = {fid: _History(beats, events) for fid in self.formations}
         self._closing = threading.Event()
         self.dropped = 0
         """Clients dropped for falling behind (for tests and the benchmark)."""
@@ -176,11 +208,14 @@ class ControlServer:
         self._listener = listener
         return self
 
-    def start(self, engine: Any) -> ControlServer:
-        """Serve ``engine`` (anything with ``submit``, ``settings`` and ``status()``)."""
+    def start(self, engines: Any) -> ControlServer:
+        """Serve the engines (formation id -> anything with ``submit`` and
+        ``settings``; one engine alone stands for the first formation)."""
         if self._listener is None:
             self.bind()
-        self.engine = engine
+        self.engines = (
+            dict(engines) if isinstance(engines, Mapping) else {self.formation.id: engines}
+        )
         threading.Thread(target=self._accept_loop, name="autoscalebot-control", daemon=True).start()
         return self
 
@@ -214,21 +249,19 @@ class ControlServer:
 
     # ---- events out (engine thread) ----
 
-    def publish(self, event: ev.Event) -> None:
+    def sink_for(self, fid: str) -> ev.Sink:
+        """The sink of formation ``fid``'s engine."""
+        return lambda event: self.publish(event, fid)
+
+    def publish(self, event: ev.Event, fid: str | None = None) -> None:
         """Record ``event`` for new clients and offer it to every client; never blocks."""
+        fid = fid or self.formation.id
         data = protocol.dumps(
-            {"type": "event", "formation": self.formation.id, "event": protocol.encode_event(event)}
+            {"type": "event", "formation": fid, "event": protocol.encode_event(event)}
         )
         behind: list[_Client] = []
         with self._lock:
-            if isinstance(event, ev.Beat):
-                self._beats.append(data)
-            elif isinstance(event, ev.StatusChanged):
-                self._status, self._status_event = data, event
-            elif isinstance(event, ev.Started):
-                self._started = data
-            else:
-                self._events.append(data)
+            self._history[fid].record(event, data)
             for client in self._clients.values():
                 if not client.offer(data):
                     behind.append(client)
@@ -299,34 +332,31 @@ class ControlServer:
 
     def _snapshot(self) -> list[bytes]:
         out = [protocol.dumps(self.hello())]
-        if self._started is not None:
-            out.append(self._started)
-        out.extend(self._events)
-        out.extend(self._beats)
-        if self._status is not None:
-            out.append(self._status)
+        for history in self._history.values():
+            out.extend(history.snapshot())
         return out
 
     def hello(self) -> dict[str, Any]:
-        """The first message on every connection."""
-        f = self.formation
-        settings = self.engine.settings if self.engine is not None else None
+        """The first message on every connection: the bot and every formation it scales."""
         return {
             "type": "hello",
             "v": protocol.VERSION,
             "pid": os.getpid(),
             "version": __version__,
-            "formations": [
-                {
-                    "id": f.id,
-                    "app": f.app,
-                    "process_type": f.process_type,
-                    "platform": f.platform,
-                    "config_note": f.config_note,
-                    "settings": public_settings(settings) if settings is not None else {},
-                    "origins": dict(settings.origins) if settings is not None else {},
-                }
-            ],
+            "formations": [self._describe(f) for f in self.formations.values()],
+        }
+
+    def _describe(self, f: Formation) -> dict[str, Any]:
+        engine = self.engines.get(f.id)
+        settings = engine.settings if engine is not None else None
+        return {
+            "id": f.id,
+            "app": f.app,
+            "process_type": f.process_type,
+            "platform": f.platform,
+            "config_note": f.config_note,
+            "settings": public_settings(settings) if settings is not None else {},
+            "origins": dict(settings.origins) if settings is not None else {},
         }
 
     def _write_loop(self, client: _Client) -> None:
@@ -384,39 +414,50 @@ class ControlServer:
             if message["type"] != "command":
                 raise ProtocolError(f"unknown message type {message['type']!r}")
             request_id = message.get("id")
-            formation = message.get("formation", self.formation.id)
-            if formation != self.formation.id:
-                raise ProtocolError(
-                    f"no formation {formation!r} here (this bot scales {self.formation.id})"
-                )
+            fid = self._formation_of(message)
             name = message.get("command")
             if name == "status":
-                self._send(client, self._status_reply(request_id))
+                self._send(client, self._status_reply(request_id, fid))
                 return
             command = to_command(message)
         except ProtocolError as exc:
             self._send(client, {"type": "error", "id": _id(line), "detail": str(exc)})
             return
-        ok, detail = self._apply(client, command, request_id)
+        ok, detail = self._apply(client, command, fid)
         self._send(
             client,
             {
                 "type": "reply",
                 "id": request_id,
-                "formation": self.formation.id,
+                "formation": fid,
                 "command": name,
                 "ok": ok,
                 "detail": detail,
             },
         )
 
-    def _apply(self, client: _Client, command: Command, request_id: Any) -> tuple[bool, str]:
-        """Submit ``command`` and wait for the engine's answer."""
+    def _formation_of(self, message: Mapping[str, Any]) -> str:
+        fid = message.get("formation")
+        if fid is None:
+            if len(self.formations) > 1:
+                raise ProtocolError(
+                    'this bot scales several formations: name one with "formation" '
+                    f"({', '.join(list(self.formations)[:10])})"
+                )
+            return self.formation.id
+        if fid not in self.formations or fid not in self.engines:
+            raise ProtocolError(
+                f"no formation {fid!r} here (this bot scales {', '.join(list(self.formations)[:10])})"
+            )
+        return str(fid)
+
+    def _apply(self, client: _Client, command: Command, fid: str) -> tuple[bool, str]:
+        """Submit ``command`` to formation ``fid`` and wait for its engine's answer."""
         ref = f"control.{client.number}.{next(self._requests)}"
         pending = _Pending()
         with self._lock:
             self._pending[ref] = pending
-        self.engine.submit(_with_ref(command, ref))
+        self.engines[fid].submit(_with_ref(command, ref))
         if not pending.done.wait(self.reply_timeout):
             with self._lock:
                 self._pending.pop(ref, None)
@@ -426,26 +467,30 @@ class ControlServer:
         ok, detail = answer.accepted, answer.detail
         if ok and isinstance(command, UpdateSettings) and self.saver is not None:
             try:
-                _, note = self.saver(command.changes)
+                _, note = self.saver(fid, command.changes)
             except Exception as exc:  # a save problem never takes the channel down
                 log.warning("saving settings failed", exc_info=True)
                 note = f"not saved: {type(exc).__name__}"
             detail = f"{detail}; {note}"
         return ok, detail
 
-    def _status_reply(self, request_id: Any) -> dict[str, Any]:
+    def _status_reply(self, request_id: Any, fid: str) -> dict[str, Any]:
         with self._lock:
-            status = self._status_event
-        hello = self.hello()["formations"][0]
+            status = self._history[fid].status_event
+        f = self.formations[fid]
         return {
             "type": "reply",
             "id": request_id,
-            "formation": self.formation.id,
+            "formation": fid,
             "command": "status",
             "ok": True,
             "detail": "status",
             "status": protocol.encode_status(status.status) if status else None,
-            "formation_info": {k: hello[k] for k in ("app", "process_type", "platform")},
+            "formation_info": {
+                "app": f.app,
+                "process_type": f.process_type,
+                "platform": f.platform,
+            },
             "pid": os.getpid(),
         }
 

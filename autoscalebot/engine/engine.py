@@ -13,6 +13,7 @@ import math
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -175,6 +176,8 @@ class Engine:
         # The ref of the command being applied, per thread: pause/resume are
         # applied on the caller's thread, the rest on the engine's.
         self._applying = threading.local()
+        self.on_command: Callable[[], None] | None = None
+        """Called after a command is queued (a fleet's scheduler wakes for it)."""
 
     # ---- control, from any thread ----
 
@@ -195,6 +198,8 @@ class Engine:
             return
         self._commands.put(command)
         self._wake.set()
+        if self.on_command is not None:
+            self.on_command()
 
     def _pause(self, paused: bool) -> None:
         self.paused = paused
@@ -240,11 +245,19 @@ class Engine:
                 if self.clock.wait(due - now, self._wake):
                     self._wake.clear()
         except Exception as exc:  # last resort: report, never a silent death
-            log.exception("engine stopped by an unexpected error")
-            self.crashed = self.scrubber(f"error: {type(exc).__name__}: {exc}")
+            self.crash(exc)
         finally:
             self.close()
-            self._emit(ev.Stopped(at=self.clock.now(), reason=self.crashed or self._stop_reason))
+            self.announce_stop()
+
+    def crash(self, exc: BaseException) -> None:
+        """Record an unexpected error that ended this engine's beats (logged, scrubbed)."""
+        log.error("engine stopped by an unexpected error", exc_info=exc)
+        self.crashed = self.scrubber(f"error: {type(exc).__name__}: {exc}")
+
+    def announce_stop(self) -> None:
+        """Emit the stop event: why it stopped (the crash, or the reason given to ``stop``)."""
+        self._emit(ev.Stopped(at=self.clock.now(), reason=self.crashed or self._stop_reason))
 
     def close(self) -> None:
         """Flush notifications (briefly) and release backends."""

@@ -177,7 +177,7 @@ class Listening(Event):
 
     kind: ClassVar[str] = "control"
     socket: str
-    formation: str
+    formations: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -189,3 +189,13 @@ class Stopped(Event):
 
 
 Sink = Callable[[Event], None]
+
+
+def fan_out(*sinks: Sink) -> Sink:
+    """One sink that hands each event to every one of ``sinks``, in order."""
+
+    def sink(event: Event) -> None:
+        for each in sinks:
+            each(event)
+
+    return sink

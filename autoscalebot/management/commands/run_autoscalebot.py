@@ -19,8 +19,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from autoscalebot import __version__
 from autoscalebot.cli import USAGE_ERROR, run_headless
 from autoscalebot.config import ConfigError, Settings, default_config_path
+from autoscalebot.config.formations import formations_of
 from autoscalebot.logfmt import LogfmtSink
-from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_engine
+from autoscalebot.runtime import (
+    EngineThread,
+    add_arguments,
+    headless_sinks,
+    resolve_settings,
+    serve_fleet,
+)
 
 # Django owns --settings (the Django settings module) and --version; the demo
 # would ignore the project's settings, so the command has no --demo.
@@ -71,12 +78,16 @@ class Command(BaseCommand):
         with ExitStack() as stack:
             try:
                 # The control channel, as the headless CLI serves it: consoles attach here.
-                engine = serve_engine(
-                    settings, sink, stack, config_path=options["config"] or default_config_path()
+                fleet = serve_fleet(
+                    settings,
+                    formations_of(settings),
+                    headless_sinks(sink, None),
+                    stack,
+                    config_path=options["config"] or default_config_path(),
                 )
             except ConfigError as exc:
                 raise CommandError(str(exc), returncode=USAGE_ERROR) from None
-            run_headless(EngineThread(engine), sink, duration=options["duration"])
+            run_headless(EngineThread(fleet), sink, duration=options["duration"])
 
     def settings_from(self, options: dict[str, Any]) -> Settings:
         """Django's AUTOSCALE_ settings < TOML < environment < these options."""
