@@ -89,6 +89,18 @@ class HerokuScaler(BaseBackend):
             self.app, self.process_type, deadline=self._deadline, kind=kind
         )
 
+    def current_fresh(self) -> int:
+        """The quantity read now, for the re-read right before a scale.
+
+        Shared only with reads of the app from the last second, and never
+        held back by the pacing (a scale's reads count as scaling calls):
+        a count someone changed by hand since the last refresh is seen.
+        """
+        self._confirm = False
+        return self._account.quantity(
+            self.app, self.process_type, deadline=self._deadline, kind="scale"
+        )
+
     def scale_to(self, quantity: int) -> int:
         """Set the quantity (with the app's other types scaled at this moment, one batch)."""
         self._confirm = True

@@ -242,8 +242,7 @@ class HerokuAccount:
         self._reads: dict[str, _Read] = {}  # path -> in flight or last fetched
         self._generation: dict[str, int] = {}  # app -> scales so far (a list from before is stale)
         self._batches: dict[str, _Batch] = {}  # app -> batch still collecting
-        self._refreshes = 0  # refreshes asked for, and those a shared list answered
-        self._shared = 0
+        self._shared = 0  # count refreshes answered by a list fetched for another
         self._users = 0
         self._registry_key: tuple[str, str] | None = None
         self.closed = False
@@ -333,8 +332,6 @@ class HerokuAccount:
             generation = self._generation.get(app, 0)
             read = self._reads.get(path)
             current = read is not None and read.generation == generation
-            if kind == "refresh":
-                self._refreshes += 1
             if reuse and current and read is not None and read.done.is_set() and not read.error:
                 age = now - read.at
                 good_for = self._refresh_interval_locked() if kind == "refresh" else self.fresh

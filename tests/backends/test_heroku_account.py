@@ -226,6 +226,19 @@ def test_a_low_rate_limit_remaining_slows_refreshes_before_any_429(heroku, now):
     assert shop["shop/web"].scale_to(3) == 3 and shop["shop/web"].current() == 3
 
 
+def test_the_read_right_before_a_scale_is_never_paced(heroku, now):
+    account = HerokuAccount(heroku.url, KEY, clock=lambda: now[0])
+    shop = scalers(account, heroku.url, "shop/web", "shop/worker")
+    heroku.set_rate_limit_remaining(150)
+    assert shop["shop/web"].current() == 2
+    assert shop["shop/web"].min_refresh_seconds() > 5
+    heroku.set_quantity("shop", "web", 5)  # by hand
+    now[0] += 2
+    assert shop["shop/web"].current() == 2  # a refresh this soon gets the last list
+    assert shop["shop/web"].current_fresh() == 5
+    assert shop["shop/worker"].current() == 1 and gets(heroku, "/apps/shop/formation") == 2
+
+
 def test_a_429_backs_off_every_formation_on_the_key_then_calls_again(heroku, now):
     account = HerokuAccount(heroku.url, KEY, clock=lambda: now[0])
     shop = scalers(account, heroku.url, "shop/web", "shop/worker")
