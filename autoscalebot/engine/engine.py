@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from autoscalebot.backends.base import (
     Bounds,
@@ -166,6 +167,8 @@ class Engine:
         self._started = False
         # The count asked for by a scale call still waiting for its answer.
         self.in_flight_scale: int | None = None
+        self.readiness: tuple[int, int] | None = None
+        """(up, starting) dynos, as the platform last said (None where it cannot say)."""
         self._last_status: ev.Status | None = None
         # Snapshots are built and emitted under this lock: pause/resume emit
         # from the caller's thread, and an older snapshot must not follow a newer.
@@ -653,7 +656,9 @@ class Engine:
         if now < self._platform_quiet_until:
             wait = self._platform_quiet_until - now
             return f"backing off after the platform's rate limit ({wait:.0f} s left)"
-        self._next_refresh = now + self.settings.count_refresh_in_seconds
+        # A shared account (many formations on one Heroku key) may ask for more time.
+        paced = self._ask_scaler("min_refresh_seconds") or 0.0
+        self._next_refresh = now + max(self.settings.count_refresh_in_seconds, float(paced))
         actual, problem = self._read_count(now)
         if actual is None:
             assert problem is not None
@@ -664,7 +669,31 @@ class Engine:
             self._emit(ev.Drift(self.clock.now(), self.current, actual))
             self._reset_policy()
         self.current = actual
+        self._read_readiness()
         return None
+
+    def _read_readiness(self) -> None:
+        """How many dynos serve and how many boot, where the platform says (optional)."""
+        ready = self._ask_scaler("readiness")
+        if ready is None or not (
+            isinstance(ready, tuple) and len(ready) == 2 and all(type(n) is int for n in ready)
+        ):
+            self.readiness = None
+            return
+        self.readiness = (ready[0], ready[1])
+
+    def _ask_scaler(self, name: str) -> Any:
+        """An optional scaler method's answer, or None (absent, or it failed: never fatal)."""
+        method = getattr(self.scaler, name, None)
+        if not callable(method):
+            return None
+        try:
+            return method()
+        except ScalerError:
+            return None
+        except Exception:
+            log.warning("%s.%s raised", type(self.scaler).__name__, name, exc_info=True)
+            return None
 
     def _read_count(self, now: float) -> tuple[int | None, str | None]:
         """Ask the platform for its count: ``(count, None)`` or ``(None, why not)``."""
@@ -914,6 +943,8 @@ class Engine:
                 for source in problems
                 if (episode := self._failing.get(source)) is not None
             },
+            readiness=self.readiness,
+            budget=self._ask_scaler("budget") if not self._quiet else None,
         )
 
     def _emit_status(self) -> None:

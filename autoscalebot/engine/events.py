@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from autoscalebot.backends.base import Notification, Outcome
 
@@ -43,6 +43,10 @@ class Status:
     streaks: dict[str, tuple[int, int]] = field(default_factory=dict)
     thresholds_ms: tuple[float, float] = (200.0, 1000.0)
     problem_reasons: dict[str, str] = field(default_factory=dict)
+    readiness: tuple[int, int] | None = None
+    """(up, starting) dynos, where the platform says (Heroku's dyno states)."""
+    budget: dict[str, Any] | None = None
+    """The platform account's request budget as this bot uses it (Heroku), or None."""
     """Why each part in ``problems`` fails (its latest reason), by source."""
 
 
