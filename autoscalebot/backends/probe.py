@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,7 @@ class HeartbeatProbe(BaseBackend):
         app_url: Callable[[], str | None] | None = None,
         client: httpx.Client | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        headers: dict[str, str] | None = None,
         **_: Any,
     ) -> None:
         super().__init__(settings)
@@ -43,21 +45,13 @@ class HeartbeatProbe(BaseBackend):
         self._app_url = app_url
         self._url: str | None = None
         self._timer = timer
-        self._client = (
-            http.bound(client)
-            if client
-            else http.client(
-                timeout=settings.heartbeat_timeout,
-                follow_redirects=True,
-                max_redirects=5,
-                headers={"User-Agent": "autoscalebot heartbeat", "Cache-Control": "no-cache"},
-            )
-        )
+        self._headers = dict(headers or {})  # per request: the client may be shared
+        self._own = client is not None
+        self._client = http.bound(client) if client else _shared_client()
 
     def configure(self, settings: Settings) -> None:
         """Take settings edited at run time (the timeout follows MAX_RESPONSE_TIME_IN_MS)."""
         self._settings = settings
-        self._client.timeout = httpx.Timeout(settings.heartbeat_timeout)
 
     def url(self) -> str:
         """The absolute URL to time (resolving it once)."""
@@ -92,6 +86,8 @@ class HeartbeatProbe(BaseBackend):
                 url,
                 deadline=self._settings.heartbeat_timeout,
                 max_bytes=MAX_BODY_BYTES,
+                timeout=self._settings.heartbeat_timeout,
+                headers=self._headers,
             )
         except http.CallFailed as exc:
             error = f"heartbeat {exc}" if exc.kind == "too_large" else str(exc)
@@ -100,4 +96,30 @@ class HeartbeatProbe(BaseBackend):
         return Measurement(elapsed_ms, status=reply.status_code), reply.content
 
     def close(self) -> None:
-        self._client.close()
+        if self._own:
+            self._client.close()  # the shared one lives as long as the process
+
+
+_SHARED: httpx.Client | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_client() -> httpx.Client:
+    """One connection pool for every heartbeat probe in the process.
+
+    A bot of a thousand formations would otherwise build a thousand clients
+    (each loads the CA bundle: seconds and megabytes). Each call still has
+    its own deadline; the pool has no connection limit, so formations whose
+    heartbeats hang never make the others wait for a connection.
+    """
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = http.client(
+                timeout=5.0,  # each request passes its own; this is never used
+                follow_redirects=True,
+                max_redirects=5,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
+                headers={"User-Agent": "autoscalebot heartbeat", "Cache-Control": "no-cache"},
+            )
+        return _SHARED

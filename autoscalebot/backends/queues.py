@@ -501,8 +501,7 @@ class RequestFiguresProbe(BaseBackend):
         super().__init__(settings)
         from autoscalebot.backends.probe import HeartbeatProbe
 
-        self._probe = HeartbeatProbe(settings, **kwargs)
-        self._probe._client.headers["Accept"] = "application/json"
+        self._probe = HeartbeatProbe(settings, headers={"Accept": "application/json"}, **kwargs)
 
     def configure(self, settings: Settings) -> None:
         self.settings = settings

@@ -130,6 +130,27 @@ def _token(name: str, raw: Any) -> str | None:
     return value
 
 
+def _formation_list(name: str, raw: Any) -> tuple[dict[str, Any], ...]:
+    """A list of formations, each a table of settings (JSON text from env or --set)."""
+    if isinstance(raw, str):
+        import json
+
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(name, f"is not a JSON list of tables: {exc}") from None
+    if not isinstance(raw, list | tuple):
+        raise ConfigError(
+            name, f"is a {type(raw).__name__}, not a list", "Write it as [[formations]] tables."
+        )
+    out = []
+    for n, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict) or not all(isinstance(k, str) for k in entry):
+            raise ConfigError(f"{name}[{n}]", "is not a table of settings")
+        out.append(dict(entry))
+    return tuple(out)
+
+
 def _bool(name: str, raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -457,6 +478,12 @@ SPEC: tuple[Setting, ...] = (
     ),
     Setting("DRY_RUN", False, _bool, "Decide and log, but never call the scaling API."),
     Setting(
+        "FORMATIONS",
+        (),
+        _formation_list,
+        "Several formations in one bot: a list of tables (TOML [[formations]]), each naming its app and process type (or deployment, pidfile, command) and any setting it changes; the rest is inherited from the top level. An optional NAME names it.",
+    ),
+    Setting(
         "CONTROL_SOCKET",
         None,
         _opt_str,
@@ -686,6 +713,7 @@ class Settings:
     decision_backend: str
     scaling_backend: str
     dry_run: bool
+    formations: tuple[dict[str, Any], ...]
     control_socket: str | None
     metrics_port: int | None
     metrics_host: str
@@ -830,7 +858,12 @@ def _check_together(s: Settings, *, require_platform: bool, django: bool = False
         raise ConfigError(missing, "is not set, but its pair is", "Set both, or neither.")
     if require_platform:
         _check_web_zero(s)
-    if require_platform and s.scaling_backend == SPEC_BY_NAME["SCALING_BACKEND"].default:
+    # With FORMATIONS, each formation names its own platform, checked on its own.
+    if (
+        require_platform
+        and not s.formations
+        and s.scaling_backend == SPEC_BY_NAME["SCALING_BACKEND"].default
+    ):
         for name in ("HEROKU_APP_NAME", "HEROKU_API_KEY"):
             # "bot": a secret the running bot holds and never sends (an attached console's copy).
             if not s.value(name) and s.origins.get(name) != "bot":
