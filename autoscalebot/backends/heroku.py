@@ -144,7 +144,7 @@ class HerokuScaler(BaseBackend):
         Crashed, idle and down dynos count as neither. Read from the app's
         dyno list (its first page: 200 dynos of all types).
         """
-        body = self._account.dynos(self.app, deadline=self._deadline)
+        body = self._account.dynos(self.app, self.process_type, deadline=self._deadline)
         if not isinstance(body, list):
             raise ScalerError("Heroku answered the dyno list without a list", kind="protocol")
         states = [

@@ -185,6 +185,7 @@ class _Read:
     value: Any = None
     error: ScalerError | None = None
     at: float = 0.0
+    seen_by: set[str] = field(default_factory=set)  # formations this answer was given to
 
     def outcome(self) -> Any:
         if self.error is not None:
@@ -243,6 +244,7 @@ class HerokuAccount:
         self._generation: dict[str, int] = {}  # app -> scales so far (a list from before is stale)
         self._batches: dict[str, _Batch] = {}  # app -> batch still collecting
         self._shared = 0  # count refreshes answered by a list fetched for another
+        self._dyno_apps: set[str] = set()  # apps whose dyno list is read (readiness)
         self._users = 0
         self._registry_key: tuple[str, str] | None = None
         self.closed = False
@@ -317,29 +319,38 @@ class HerokuAccount:
         """``GET /apps/{app}`` (shared by the app's formations for a second)."""
         return self._read(app, f"/apps/{quote(app, safe='')}", "other", deadline)
 
-    def dynos(self, app: str, *, deadline: float) -> Any:
+    def dynos(self, app: str, process_type: str, *, deadline: float) -> Any:
         """``GET /apps/{app}/dynos``: the first page, 200 dynos of every type.
 
-        Shared only by callers who come while it runs: dynos boot and crash
-        between scales, so an answer is never reused.
+        One list serves the app's process types within the refresh period,
+        each of them once: dynos boot and crash between scales, so a
+        formation that asks again gets a new list. Paced like a refresh.
         """
-        return self._read(app, f"/apps/{quote(app, safe='')}/dynos", "other", deadline, reuse=False)
+        path = f"/apps/{quote(app, safe='')}/dynos"
+        with self._lock:
+            self._dyno_apps.add(app)
+        return self._read(app, path, "refresh", deadline, once_for=process_type)
 
-    def _read(self, app: str, path: str, kind: str, deadline: float, *, reuse: bool = True) -> Any:
+    def _read(
+        self, app: str, path: str, kind: str, deadline: float, *, once_for: str | None = None
+    ) -> Any:
         """A GET shared by every caller within its freshness, and by those who come while it runs."""
         with self._lock:
             now = self._clock()
             generation = self._generation.get(app, 0)
             read = self._reads.get(path)
             current = read is not None and read.generation == generation
-            if reuse and current and read is not None and read.done.is_set() and not read.error:
+            again = once_for is not None and read is not None and once_for in read.seen_by
+            if current and read is not None and read.done.is_set() and not read.error:
                 age = now - read.at
                 good_for = self._refresh_interval_locked() if kind == "refresh" else self.fresh
-                if age < max(self.fresh, good_for) or (
+                if (not again and age < max(self.fresh, good_for)) or (
                     kind == "refresh" and self.budget.hold_refreshes()
                 ):
                     if kind == "refresh":
                         self._shared += 1
+                    if once_for is not None:
+                        read.seen_by.add(once_for)
                     return read.value
             if current and read is not None and not read.done.is_set():
                 leader = False
@@ -349,6 +360,8 @@ class HerokuAccount:
                 read = _Read(generation)
                 self._reads[path] = read
                 leader = True
+            if once_for is not None:
+                read.seen_by.add(once_for)
         if not leader:
             if not read.done.wait(deadline + 1.0):
                 raise ScalerError(
@@ -465,8 +478,11 @@ class HerokuAccount:
             return self._refresh_interval_locked()
 
     def _refresh_interval_locked(self) -> float:
-        apps = len({a for (a, _) in self._formations}) or 1
-        return apps * 3600.0 / self.budget.refresh_rate()
+        apps = {a for (a, _) in self._formations}
+        # A round reads each app's formation list, and its dyno list where
+        # readiness is asked for.
+        reads = max(1, len(apps) + len(apps & self._dyno_apps))
+        return reads * 3600.0 / self.budget.refresh_rate()
 
     def status(self) -> dict[str, Any]:
         """The budget for the console and the status line (no secret in it)."""

@@ -128,6 +128,19 @@ def test_a_read_after_a_scale_never_answers_from_before_it(heroku, now):
     assert gets(heroku, "/apps/shop/formation") == 2
 
 
+def test_readiness_of_one_app_shares_one_dyno_list_and_a_repeat_reads_again(heroku, now):
+    account = HerokuAccount(heroku.url, KEY, clock=lambda: now[0])
+    shop = scalers(account, heroku.url, "shop/web", "shop/worker", "shop/urgent")
+    lists_only = shop["shop/web"].min_refresh_seconds()
+    assert [s.readiness() for s in shop.values()] == [(2, 0), (1, 0), (3, 0)]
+    assert gets(heroku, "/apps/shop/dynos") == 1
+    heroku.crash_dyno("shop", "web.1")
+    assert shop["shop/web"].readiness() == (1, 0)  # its own second ask reads anew
+    assert gets(heroku, "/apps/shop/dynos") == 2
+    # A refresh round now reads two lists of the app: the period doubles.
+    assert shop["shop/web"].min_refresh_seconds() == pytest.approx(2 * lists_only)
+
+
 # ---- one batch update per app ----
 
 
