@@ -49,14 +49,6 @@ KNOBS: dict[str, tuple[tuple[str, dict[str, object]], ...]] = {
                 "MIN_RESPONSE_TIME_IN_MS": 120,
             },
         ),
-        (
-            "3/3 beats, 1500/300 ms",
-            {
-                "NUMBER_OF_PASSES_TO_SCALE_DOWN_AFTER": 3,
-                "MAX_RESPONSE_TIME_IN_MS": 1500,
-                "MIN_RESPONSE_TIME_IN_MS": 300,
-            },
-        ),
     ),
     "hpa": (
         ("p95", {}),
