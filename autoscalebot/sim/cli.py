@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
         is_family = args.trace in traces.FAMILIES
+        trace: traces.Trace | None
         if args.trace == HISTORY:
             trace = _history_trace(args, settings)
         else:

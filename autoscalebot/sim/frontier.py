@@ -21,6 +21,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from autoscalebot.config.settings import SPEC_BY_NAME, Settings
 
@@ -218,7 +219,7 @@ def points_by_policy(
 
 def tuned(settings: Settings, overrides: Mapping[str, object]) -> Settings:
     """``settings`` with one knob setting applied (seed names; the values are the table's, valid)."""
-    changes = {SPEC_BY_NAME[name].attr: value for name, value in overrides.items()}
+    changes: dict[str, Any] = {SPEC_BY_NAME[name].attr: value for name, value in overrides.items()}
     return dataclasses.replace(settings, **changes) if changes else settings
 
 

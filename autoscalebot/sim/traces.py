@@ -206,15 +206,11 @@ def _flash_crowds(rng: random.Random, rps: list[float], step_s: float, peak: flo
         ramp = rng.uniform(120.0, 600.0)
         decay = rng.uniform(600.0, 3600.0)
         height = rng.uniform(0.8, 2.5) * peak
-        _add(
-            rps,
-            step_s,
-            start,
-            ramp + 6 * decay,
-            lambda dt, h=height, r=ramp, d=decay: (
-                h * (dt / r if dt < r else math.exp(-(dt - r) / d))
-            ),
-        )
+
+        def crowd(dt: float, h: float = height, r: float = ramp, d: float = decay) -> float:
+            return h * (dt / r if dt < r else math.exp(-(dt - r) / d))
+
+        _add(rps, step_s, start, ramp + 6 * decay, crowd)
     return starts
 
 
@@ -285,7 +281,14 @@ def _viral(rng: random.Random, rps: list[float], step_s: float, peak: float) -> 
         grow = math.log(height / seed) * doubling / math.log(2.0)  # until it peaks
         fade = rng.uniform(2.0, 5.0) * doubling
 
-        def shape(dt: float, d=doubling, g=grow, h=height, f=fade, s=seed) -> float:
+        def shape(
+            dt: float,
+            d: float = doubling,
+            g: float = grow,
+            h: float = height,
+            f: float = fade,
+            s: float = seed,
+        ) -> float:
             return s * 2.0 ** (dt / d) if dt < g else h * math.exp(-(dt - g) / f)
 
         _add(rps, step_s, start, grow + 8 * fade, shape)
