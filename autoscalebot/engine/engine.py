@@ -511,7 +511,7 @@ class Engine:
     ) -> bool:
         # Re-read first: if someone scaled by hand since the last refresh, a
         # decision made from the stale count must not be applied.
-        problem = self._refresh_count(force=True)
+        problem = self._refresh_count(force=True, fresh=True)
         if problem is not None:
             self._scale_failed(
                 target, f"the count could not be re-read before scaling: {problem}", None
@@ -645,7 +645,7 @@ class Engine:
                 threshold=limit,
             )
 
-    def _refresh_count(self, *, force: bool = False) -> str | None:
+    def _refresh_count(self, *, force: bool = False, fresh: bool = False) -> str | None:
         """Re-read the platform's count when due (or forced).
 
         Returns why the count could not be read, or None (read, or not due).
@@ -659,7 +659,7 @@ class Engine:
         # A shared account (many formations on one Heroku key) may ask for more time.
         paced = self._ask_scaler("min_refresh_seconds") or 0.0
         self._next_refresh = now + max(self.settings.count_refresh_in_seconds, float(paced))
-        actual, problem = self._read_count(now)
+        actual, problem = self._read_count(now, fresh=fresh)
         if actual is None:
             assert problem is not None
             self._trouble("platform", problem)
@@ -669,7 +669,8 @@ class Engine:
             self._emit(ev.Drift(self.clock.now(), self.current, actual))
             self._reset_policy()
         self.current = actual
-        self._read_readiness()
+        if not fresh:  # the read right before a scale stays one call
+            self._read_readiness()
         return None
 
     def _read_readiness(self) -> None:
@@ -695,10 +696,14 @@ class Engine:
             log.warning("%s.%s raised", type(self.scaler).__name__, name, exc_info=True)
             return None
 
-    def _read_count(self, now: float) -> tuple[int | None, str | None]:
-        """Ask the platform for its count: ``(count, None)`` or ``(None, why not)``."""
+    def _read_count(self, now: float, *, fresh: bool = False) -> tuple[int | None, str | None]:
+        """Ask the platform for its count: ``(count, None)`` or ``(None, why not)``.
+
+        ``fresh``: never an answer shared from an earlier read (a shared
+        account's list), because a scale is decided on it."""
+        read = getattr(self.scaler, "current_fresh", None) if fresh else None
         try:
-            actual = self.scaler.current()
+            actual = read() if callable(read) else self.scaler.current()
         except ScalerError as exc:
             if exc.retry_after:
                 self._platform_quiet_until = now + exc.retry_after

@@ -79,14 +79,25 @@ def test_secrets_and_platform_settings_are_not_changed_or_echoed_at_run_time():
 
 def test_new_thresholds_reach_the_probe():
     from autoscalebot.backends.probe import HeartbeatProbe
+    from autoscalebot.emulator.heartbeat import HeartbeatServer
     from tests.conftest import make_settings
 
-    probe = HeartbeatProbe(make_settings(MAX_RESPONSE_TIME_IN_MS=100, MIN_RESPONSE_TIME_IN_MS=10))
-    h = Harness(count=1, MAX_RESPONSE_TIME_IN_MS=100, MIN_RESPONSE_TIME_IN_MS=10)
-    h.engine.probe = probe
-    run(h, UpdateSettings({"MAX_RESPONSE_TIME_IN_MS": 1000}))
-    assert probe._client.timeout.read == pytest.approx(2.0)
-    probe.close()
+    with HeartbeatServer() as server:
+        server.set(latency=0.4)  # past a 0.2 s timeout (MAX 100 ms), inside a 2 s one
+        probe = HeartbeatProbe(
+            make_settings(
+                MAX_RESPONSE_TIME_IN_MS=100,
+                MIN_RESPONSE_TIME_IN_MS=10,
+                HEARTBEAT_URL=server.heartbeat_url,
+            )
+        )
+        h = Harness(count=1, MAX_RESPONSE_TIME_IN_MS=100, MIN_RESPONSE_TIME_IN_MS=10)
+        h.engine.probe = probe
+        assert probe.measure().error  # timed out
+        run(h, UpdateSettings({"MAX_RESPONSE_TIME_IN_MS": 1000}))
+        answered = probe.measure()
+        assert answered.error is None and answered.latency_ms >= 400
+        probe.close()
 
 
 def test_an_override_holds_for_the_announced_hold():
