@@ -29,6 +29,10 @@ from autoscalebot.config.settings import (
 )
 
 ENV_PREFIX = "AUTOSCALE_"
+# How close an unknown upper-case name must be to a setting to count as its typo.
+# 0.85 keeps the heartbeat view's HEARTBEAT_DIR (0.846 from HEARTBEAT_URL) and
+# third-party names such as SLACK_WEBHOOK_URL apart from the settings.
+NEAR_MISS_CUTOFF = 0.85
 # Plain names the seed's users already export on Heroku.
 PLAIN_ENV = ("HEROKU_API_KEY", "HEROKU_APP_NAME", "HEROKU_API_URL")
 TOML_NAME = "autoscalebot.toml"
@@ -43,7 +47,16 @@ def from_module(module_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Seed-named settings from a Python module, found on the current directory.
 
     Returns (known settings, other upper-case names for third-party backends).
+    An upper-case name that is a near miss of a setting (``MAX_DYNO``) is a
+    typo, refused; other names (imports, helpers, third-party settings) pass.
     """
+    if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
+        dotted = module_name.removesuffix(".py").replace(os.sep, ".").replace("/", ".").strip(".")
+        raise ConfigError(
+            "--settings",
+            f"{module_name!r} is a file name; it takes a module name",
+            f"Write --settings={dotted} (without .py, run from the folder that holds it).",
+        )
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -65,7 +78,18 @@ def from_module(module_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
             "--settings", f"{module_name} raised {type(exc).__name__} on import"
         ) from None
     names = {n: getattr(module, n) for n in dir(module) if n.isupper()}
+    for name in names:
+        _refuse_near_miss(name, shown=name, where=f"in {module_name}")
     return _split_known(names)
+
+
+def _refuse_near_miss(name: str, *, shown: str, where: str, prefix: str = "") -> None:
+    """A name one typo away from a setting stops the bot with the setting it meant."""
+    if name in SPEC_BY_NAME:
+        return
+    close = difflib.get_close_matches(name, SPEC_BY_NAME, n=1, cutoff=NEAR_MISS_CUTOFF)
+    if close:
+        raise ConfigError(shown, f"{where} is not a setting", f"Did you mean {prefix}{close[0]}?")
 
 
 def from_django(django_settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -80,9 +104,9 @@ def from_django(django_settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     for name in names:
         # Unknown names stay for third-party backends (and the heartbeat view's
         # HEARTBEAT_DATABASE/_CACHE/_DIR), but a near-miss of a setting is a typo.
-        close = difflib.get_close_matches(name, SPEC_BY_NAME, n=1, cutoff=0.85)
-        if name not in SPEC_BY_NAME and close:
-            raise ConfigError(ENV_PREFIX + name, "is not a setting", f"Did you mean {ENV_PREFIX}{close[0]}?")
+        _refuse_near_miss(
+            name, shown=ENV_PREFIX + name, where="in Django's settings", prefix=ENV_PREFIX
+        )
     return _split_known(names)
 
 
@@ -132,8 +156,19 @@ def from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if env.get(name):
             out[name] = env[name]
     for key, value in env.items():
-        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :] in SPEC_BY_NAME:
-            out[key[len(ENV_PREFIX) :]] = value
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :]
+        if name not in SPEC_BY_NAME:
+            # The prefix is ours: an unknown AUTOSCALE_ variable is always a mistake.
+            close = difflib.get_close_matches(name, SPEC_BY_NAME, n=1)
+            fix = (
+                f"Did you mean {ENV_PREFIX}{close[0]}?"
+                if close
+                else "Unset it; the settings table in the README lists every name."
+            )
+            raise ConfigError(key, "in the environment is not a setting", fix)
+        out[name] = value
     return out
 
 
@@ -199,4 +234,10 @@ def load_settings(
         for name, value in layer.items():
             raw[name] = value
             origins[name] = origin
-    return build_settings(raw, extra=extra, origins=origins, require_platform=require_platform)
+    return build_settings(
+        raw,
+        extra=extra,
+        origins=origins,
+        require_platform=require_platform,
+        django=django_settings is not None,
+    )
