@@ -75,6 +75,22 @@ def test_a_missing_required_setting_names_it():
     assert str(caught.value).startswith("HEROKU_API_KEY: is required to scale on Heroku")
 
 
+@pytest.mark.parametrize(
+    "setting, fix",
+    [
+        ("AUTOSCALE_HEROKU_API_KEY", "export HEROKU_API_KEY=... on the worker"),
+        ("AUTOSCALE_HEROKU_APP_NAME", "set AUTOSCALE_HEROKU_APP_NAME in settings.py"),
+    ],
+)
+def test_the_missing_key_fix_offers_only_what_run_autoscalebot_has(setting, fix):
+    with override_settings(**{setting: None}), pytest.raises(CommandError) as caught:
+        call_command("run_autoscalebot", "--duration", "1")
+    message = str(caught.value)
+    assert fix in message and caught.value.returncode == 2
+    # run_autoscalebot has no --demo, and its --settings is Django's own.
+    assert "--demo" not in message and "--settings" not in message
+
+
 BAD_SCHEDULE = {"0:00": 2, "25:00": 5}  # the same as testsite/settings_bad.py
 
 
