@@ -34,6 +34,7 @@ async def test_saved_thresholds_reach_the_engine_and_round_trip_through_toml(
 ) -> None:
     rig = make_rig(tmp_path, SLOW_THEN_FAST)
     rig.config_path.write_text('time_zone = "UTC"\n')  # an existing file keeps its other keys
+    rig.config_path.chmod(0o640)  # ... and its mode
     async with rig.app.run_test() as pilot:
         dialog = await _open_editor(rig, pilot)
         await _type(pilot, dialog, "MAX_RESPONSE_TIME_IN_MS", "1500")
@@ -56,7 +57,7 @@ async def test_saved_thresholds_reach_the_engine_and_round_trip_through_toml(
         "max_dynos": 6,
         "heartbeat_interval_in_seconds": 2.5,
     }
-    assert stat.S_IMODE(rig.config_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(rig.config_path.stat().st_mode) == 0o640
     back = load_settings(
         config_path=rig.config_path,
         env={"HEROKU_APP_NAME": "shop-web", "HEROKU_API_KEY": "from-the-environment"},
