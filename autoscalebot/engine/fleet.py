@@ -156,12 +156,35 @@ class Fleet:
         finally:
             self._finish()
 
+    def _first_beats(self, now: float) -> list[tuple[float, int, str]]:
+        """When each formation beats first: the groups (an app's process types,
+        a namespace's deployments) spread evenly over one interval, so a
+        thousand formations do not all beat in the same instant and then queue
+        behind each other; a group beats together, so the scales one beat
+        decides for several process types of an app can go out as one call."""
+        groups = sorted({fid.split("/", 1)[0] for fid in self._slots})
+        place = {group: n / len(groups) for n, group in enumerate(groups)}
+        first = []
+        for n, (fid, slot) in enumerate(self._slots.items()):
+            interval = slot.engine.settings.heartbeat_interval_in_seconds
+            offset = 0.0 if len(groups) == 1 else place[fid.split("/", 1)[0]] * interval
+            first.append((now + offset, n, fid))
+        return first
+
     def _loop(self) -> None:
         now = self.clock.monotonic()
         # (due, order, formation id): the order breaks ties without comparing ids.
-        heap = [(now, n, fid) for n, fid in enumerate(self._slots)]
+        heap = self._first_beats(now)
         heapq.heapify(heap)
         order = len(heap)
+        # Every formation reads its count and says it started at once, whenever
+        # it first beats (a first beat due now starts it itself).
+        later = [fid for due, _, fid in heap if due > now]
+        with self._lock:
+            for fid in later:
+                self._slots[fid].busy = True
+        for fid in later:
+            self._pool.submit(lambda fid=fid: self._commands(fid))
         while not self._stop.is_set():
             self._run_poked()
             now = self.clock.monotonic()
