@@ -31,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--socket", metavar="PATH", type=Path, help="the bot's control socket")
     p.add_argument("--json", action="store_true", help="print the bot's answer as JSON")
+    p.add_argument(
+        "--formation",
+        metavar="ID",
+        help="which formation of a bot that scales several (e.g. shop/worker); "
+        "status without it shows them all",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("status", help="dynos, window, streaks, paused or not, problems")
     sub.add_parser("pause", help="stop automatic scaling (beats go on)")
@@ -71,22 +77,47 @@ def main(argv: list[str] | None = None) -> int:
     except NoBot as exc:
         return _no_bot(args, str(exc))
     try:
-        reply = conn.request(message)
+        targets = _targets(args, list(conn.hello.formations))
+    except ValueError as exc:
+        conn.close()
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return USAGE
+    replies = []
+    try:
+        for fid in targets:
+            replies.append(conn.request(message | {"formation": fid}))
     except (NoBot, TimeoutError, OSError, ProtocolError) as exc:
         return _no_bot(args, f"the bot at {path} did not answer: {exc}")
     finally:
         conn.close()
-    ok = reply.get("type") == "reply" and bool(reply.get("ok"))
+    oks = [r.get("type") == "reply" and bool(r.get("ok")) for r in replies]
     if args.json:
-        print(json.dumps(reply, indent=2, sort_keys=True))
-    elif args.command == "status" and ok:
-        print(_status_text(conn.hello.title, reply))
-    else:
-        word = "applied" if ok else "refused"
-        print(f"{conn.hello.formation}: {word}: {reply.get('detail', '')}")
-    if reply.get("type") == "error":
+        print(json.dumps(replies[0] if len(replies) == 1 else replies, indent=2, sort_keys=True))
+    for fid, reply, ok in zip(targets, replies, oks, strict=True):
+        if args.json:
+            break
+        if args.command == "status" and ok:
+            info = conn.hello.formations[fid]
+            title = f"{info.app}/{info.process_type} (pid {conn.hello.pid})"
+            print(_status_text(f"attached to {title}" if len(targets) == 1 else fid, reply))
+        else:
+            word = "applied" if ok else "refused"
+            print(f"{fid}: {word}: {reply.get('detail', '')}")
+    if any(r.get("type") == "error" for r in replies):
         return USAGE
-    return APPLIED if ok else REFUSED
+    return APPLIED if all(oks) else REFUSED
+
+
+def _targets(args: argparse.Namespace, formations: list[str]) -> list[str]:
+    """The formations the command goes to; raises ValueError naming the choices."""
+    listed = ", ".join(formations[:20]) + (", ..." if len(formations) > 20 else "")
+    if args.formation is not None:
+        if args.formation not in formations:
+            raise ValueError(f"the bot scales no formation {args.formation!r} ({listed})")
+        return [args.formation]
+    if len(formations) == 1 or args.command == "status":
+        return formations
+    raise ValueError(f"this bot scales several formations: name one with --formation ({listed})")
 
 
 def _message(args: argparse.Namespace) -> dict[str, Any]:

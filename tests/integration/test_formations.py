@@ -16,6 +16,7 @@ import pytest
 from autoscalebot.emulator.heartbeat import HeartbeatServer
 from autoscalebot.emulator.kubernetes import KubernetesEmulator
 from tests.integration.conftest import APP, CLI, KEY
+from tests.integration.test_attach import ctl
 
 K8S_TOKEN = "k8s-itest-token-7d1e"
 
@@ -79,6 +80,21 @@ def test_one_bot_scales_many_formations_and_a_hung_one_delays_none(
     write_config(config, heartbeat, hung, k8s, token)
     cli: CLI = run_cli("--config", str(config))
     cli.wait_for(lambda: False, timeout=4.0)  # four seconds of 0.1 s beats
+    # One socket for the whole bot; ctl names the formation it means.
+    every = ctl("status")
+    assert every.returncode == 0 and all(
+        fid in every.stdout for fid in (f"{APP}/web", f"{APP}/worker", f"{APP}/mailer", "blog/api")
+    ), every.stdout + every.stderr
+    vague = ctl("pause")
+    assert vague.returncode == 2 and "--formation" in vague.stderr
+    paused = ctl("--formation", f"{APP}/worker", "pause")
+    assert paused.returncode == 0, paused.stdout + paused.stderr
+    assert cli.wait_for(
+        lambda: any(
+            f"formation={APP}/worker" in e and "action=pause" in e for e in cli.events("operator")
+        )
+    )
+    assert not any(f"formation={APP}/web" in e for e in cli.events("operator"))
     code, took = cli.terminate()
     assert code == 0 and took < 2.0, cli.stderr
     beats = Counter(
