@@ -81,6 +81,7 @@ class Scrubber:
         self._files = list(files)
         self._file_secrets: dict[Path, tuple[tuple[float, int], str]] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._compiled = False
         self.refresh()
 
     def add(self, secret: str) -> None:
@@ -109,10 +110,11 @@ class Scrubber:
                 self._fixed.add(old[1])
             self._file_secrets[path] = (stamp, text)
             changed = True
-        if changed or self._pattern is None:
+        if changed or not self._compiled:
             self._compile()
 
     def _compile(self) -> None:
+        self._compiled = True  # nothing to mask is an answer too: not rebuilt every beat
         every: set[str] = set()
         for secret in self._fixed | {text for _, text in self._file_secrets.values()}:
             every |= spellings(secret)
