@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,25 +197,28 @@ def command_message(command: Command) -> dict[str, Any]:
 
 
 class RemoteLink:
-    """A console's live link to a bot: events in (to ``sink``), commands out.
+    """A console's live link to a bot: events in, commands out.
 
-    Runs on its own thread; when the bot goes away it calls ``on_state(None,
-    why)`` and keeps trying to connect again every ``retry`` seconds, calling
-    ``on_state(hello, "")`` each time it is attached. Beats and events the
-    console already has are not repeated after a reconnect.
+    Each event goes to its formation's sink, ``sink_for(formation id)`` (asked
+    once per formation, on the link's thread). Runs on its own thread; when
+    the bot goes away it calls ``on_state(None, why)`` and keeps trying to
+    connect again every ``retry`` seconds, calling ``on_state(hello, "")`` each
+    time it is attached. Beats and events the console already has are not
+    repeated after a reconnect.
     """
 
     def __init__(
         self,
         path: Path,
-        sink: ev.Sink,
+        sink_for: Callable[[str], ev.Sink],
         *,
         on_state: Callable[[Hello | None, str], None],
         on_reply: Callable[[dict[str, Any]], None] | None = None,
         retry: float = 1.0,
     ) -> None:
         self.path = path
-        self.sink = sink
+        self.sink_for = sink_for
+        self._sinks: dict[str, ev.Sink] = {}
         self.on_state = on_state
         self.on_reply = on_reply or (lambda reply: None)
         self.retry = retry
@@ -223,7 +227,7 @@ class RemoteLink:
         self._send_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autoscalebot-attach", daemon=True)
-        self._seen: ev.Event | None = None  # the newest event shown, for reconnects
+        self._seen: dict[str, datetime] = {}  # each formation's newest event shown, for reconnects
         self._ids = itertools.count(1)
 
     def start(self) -> RemoteLink:
@@ -244,15 +248,18 @@ class RemoteLink:
     def connected(self) -> bool:
         return self._conn is not None
 
-    def submit(self, command: Command) -> str | None:
-        """Send ``command`` to the bot; returns why it could not be sent, or None."""
+    def submit(self, command: Command, formation: str | None = None) -> str | None:
+        """Send ``command`` to the bot, for ``formation`` (None: its first);
+        returns why it could not be sent, or None."""
         conn = self._conn
         if conn is None:
             return "not attached: the bot is not answering (retrying)"
+        if formation is not None and formation not in conn.hello.formations:
+            return f"the bot no longer scales {formation}"
         message = {
             "type": "command",
             "id": f"tui.{next(self._ids)}",
-            "formation": conn.hello.formation,
+            "formation": formation or conn.hello.formation,
             **command_message(command),
         }
         try:
@@ -288,8 +295,15 @@ class RemoteLink:
                 self.on_state(None, why)
                 self._stop.wait(self.retry)
 
+    def _sink(self, fid: str) -> ev.Sink:
+        sink = self._sinks.get(fid)
+        if sink is None:
+            sink = self._sinks[fid] = self.sink_for(fid)
+        return sink
+
     def _pump(self, conn: Connection) -> None:
-        last_seen = self._seen.at if self._seen is not None else None
+        last_seen = dict(self._seen)  # as of the connection's start
+        first = conn.hello.formation
         while not self._stop.is_set():
             message = conn.read()
             if message is None:
@@ -299,14 +313,16 @@ class RemoteLink:
                 event = protocol.decode_event(message.get("event") or {})
                 if event is None:
                     continue
+                fid = str(message.get("formation") or first)
                 # After a reconnect the snapshot repeats what is on screen already.
+                seen = last_seen.get(fid)
                 if (
-                    last_seen is not None
+                    seen is not None
                     and not isinstance(event, ev.StatusChanged)
-                    and event.at <= last_seen
+                    and event.at <= seen
                 ):
                     continue
-                self._seen = event
-                self.sink(event)
+                self._seen[fid] = event.at
+                self._sink(fid)(event)
             elif kind in ("reply", "error"):
                 self.on_reply(message)

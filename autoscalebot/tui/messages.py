@@ -30,10 +30,12 @@ PULSE_BEATS_KEPT = 600
 class EngineEvent(Message):
     """One engine event for the log and the panels (not a beat or a status)."""
 
-    def __init__(self, event: ev.Event) -> None:
+    def __init__(self, event: ev.Event, formation: str = "") -> None:
         super().__init__()
         self.event = event
         """The engine's event, unchanged."""
+        self.formation = formation
+        """The formation whose engine reported it."""
 
 
 class EnginePulse(Message):
@@ -43,8 +45,15 @@ class EnginePulse(Message):
     beats and statuses to it from the engine's thread, under its lock.
     """
 
-    def __init__(self, beats: tuple[ev.Beat, ...] = (), status: ev.Status | None = None) -> None:
+    def __init__(
+        self,
+        beats: tuple[ev.Beat, ...] = (),
+        status: ev.Status | None = None,
+        formation: str = "",
+    ) -> None:
         super().__init__()
+        self.formation = formation
+        """The formation whose engine reported these."""
         self.beats = beats
         """The beats, oldest first (at most :data:`PULSE_BEATS_KEPT`)."""
         self.status = status
@@ -55,11 +64,11 @@ class EnginePulse(Message):
         self._sealed = False
 
     @classmethod
-    def of(cls, event: ev.Beat | ev.StatusChanged) -> EnginePulse:
+    def of(cls, event: ev.Beat | ev.StatusChanged, formation: str = "") -> EnginePulse:
         """A pulse holding one beat or one status."""
         if isinstance(event, ev.Beat):
-            return cls(beats=(event,))
-        return cls(status=event.status)
+            return cls(beats=(event,), formation=formation)
+        return cls(status=event.status, formation=formation)
 
     def join(self, event: ev.Beat | ev.StatusChanged) -> bool:
         """Add ``event`` if the app has not taken this pulse yet; True if added."""
@@ -84,22 +93,26 @@ class EngineSink:
     """The engine's sink for the console: events in, messages posted to the app.
 
     Called on the engine's thread (and the notifier's); ``post`` is
-    ``App.post_message``, which is thread-safe.
+    ``App.post_message``, which is thread-safe. Each formation has a sink of
+    its own (``formation`` rides on every message it posts), so one busy
+    formation's pulse never holds another's beats.
     """
 
-    def __init__(self, post: Callable[[Message], bool]) -> None:
+    def __init__(self, post: Callable[[Message], bool], formation: str = "") -> None:
         self._post = post
+        self.formation = formation
+        """The formation whose engine this sink serves."""
         self._lock = threading.Lock()
         self._open: EnginePulse | None = None  # posted, not yet taken by the app
 
     def __call__(self, event: ev.Event) -> None:
         if not isinstance(event, ev.Beat | ev.StatusChanged):
-            self._post(EngineEvent(event))
+            self._post(EngineEvent(event, self.formation))
             return
         with self._lock:
             if self._open is not None and self._open.join(event):
                 return  # it rides along with the pulse already in the queue
-            pulse = self._open = EnginePulse.of(event)
+            pulse = self._open = EnginePulse.of(event, self.formation)
         if not self._post(pulse):  # the app is closing: nothing will take it
             with self._lock:
                 self._open = None

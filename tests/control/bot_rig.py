@@ -70,3 +70,53 @@ class Bot:
             return conn.request({"command": "status"})["ok"] is True
         finally:
             conn.close()
+
+
+FLEET = (
+    Formation("shop/web", "shop", "web", "heroku", "shop/web: saved nowhere (test)"),
+    Formation("shop/worker", "shop", "worker", "heroku", "shop/worker: saved nowhere (test)"),
+    Formation("blog/web", "blog", "web", "heroku", "blog/web: saved nowhere (test)"),
+)
+
+
+class FleetBot:
+    """A bot of several formations: a real Fleet of engines (20 ms beats,
+    in-memory platforms) on its engine thread, serving one control socket."""
+
+    def __init__(self, path: Path, formations: tuple[Formation, ...] = FLEET) -> None:
+        from autoscalebot.engine.fleet import Fleet
+
+        self.server = ControlServer(path, formations).bind()
+        self.scalers: dict[str, MemoryScaler] = {}
+        self.probes: dict[str, ScriptedProbe] = {}
+        self.engines: dict[str, Engine] = {}
+        for n, f in enumerate(formations):
+            settings = build_settings(
+                {
+                    "HEROKU_APP_NAME": f.app,
+                    "PROCESS_TYPE": f.process_type,
+                    "HEROKU_API_KEY": "k-not-sent",
+                    "HEARTBEAT_INTERVAL_IN_SECONDS": 0.02,
+                    "MAX_DYNOS": 5 + n,
+                    "MANUAL_HOLD_IN_SECONDS": 600,
+                    "MIN_RESPONSE_TIME_IN_MS": 50,
+                    "TIME_ZONE": "UTC",
+                }
+            )
+            self.scalers[f.id] = MemoryScaler(2)
+            probe = self.probes[f.id] = ScriptedProbe()
+            probe.default = 100.0 + 10 * n  # between the thresholds: no automatic scaling
+            self.engines[f.id] = Engine(
+                settings,
+                sink=self.server.sink_for(f.id),
+                probe=probe,
+                scaler=self.scalers[f.id],
+                notifiers=[],
+                notify_async=False,
+            )
+        self.server.start(self.engines)
+        self.thread = EngineThread(Fleet(self.engines)).start()
+
+    def close(self) -> None:
+        self.thread.stop(2.0)
+        self.server.close()

@@ -232,7 +232,7 @@ def test_the_live_link_survives_the_bot_restarting(tmp_path: Path) -> None:
     first = Bot(path)
     link = RemoteLink(
         path,
-        events.append,
+        lambda fid: events.append,
         on_state=lambda hello, why: states.append("up" if hello else "down"),
         retry=0.05,
     ).start()

@@ -53,10 +53,11 @@ async def test_keys_drive_the_attached_bot_and_the_console_outlives_it(tmp_path:
                 what="the bot to take the edit",
             )
 
-            seen = app.chart.total
+            before = app.chart.total
             bot.close()
             await until(pilot, lambda: "DISCONNECTED" in screen_text(app), what="disconnected")
-            assert app.chart.total == seen  # the history stays on screen
+            seen = app.chart.total  # beats already on their way when it closed count too
+            assert seen >= before  # the history stays on screen
 
             again = Bot(path)
             try:

@@ -144,3 +144,88 @@ async def until(
 def log_texts(app: AutoscaleApp) -> list[str]:
     """The log's lines, as words."""
     return [line.text for line in app.event_log.recent]
+
+
+FLEET_ENTRIES: tuple[dict[str, Any], ...] = (
+    {"PROCESS_TYPE": "web"},
+    {
+        "PROCESS_TYPE": "worker",
+        "MAX_DYNOS": 8,
+        "MEASUREMENT_BACKEND": "autoscalebot.backends.queues.RQProbe",
+    },
+    {"HEROKU_APP_NAME": "blog", "MIN_DYNOS": 1, "MAX_DYNOS": 3},
+)
+"""Three formations: the shop's web and its job queue, and a blog."""
+
+WEB, WORKER, BLOG = "shop-web/web", "shop-web/worker", "blog/web"
+
+
+@dataclass
+class FleetRig:
+    """A console over several formations' engines, each on its own fake world
+    (one fake clock for all), stepped by the test."""
+
+    app: AutoscaleApp
+    clock: FakeClock
+    probes: dict[str, ScriptedProbe]
+    scalers: dict[str, MemoryScaler]
+
+    def engine(self, fid: str) -> Engine:
+        engine = self.app.formations[fid].engine
+        assert engine is not None, "the app is not running yet"
+        return engine
+
+    def beat(self, n: int = 1) -> None:
+        """Apply queued commands and run ``n`` beats of every formation."""
+        for _ in range(n):
+            for fid in self.app.formations:
+                self.engine(fid).apply_commands()
+                self.engine(fid).tick()
+            self.clock.advance(30.0)
+
+    def commands(self) -> None:
+        for fid in self.app.formations:
+            self.engine(fid).apply_commands()
+
+
+def make_fleet_rig(
+    tmp_path: Path,
+    latencies: dict[str, Iterable[float | None]] | None = None,
+    *,
+    entries: tuple[dict[str, Any], ...] = FLEET_ENTRIES,
+) -> FleetRig:
+    """A console over several formations (``FORMATIONS``) on a fake world;
+    ``latencies`` script each formation's heartbeat (default 300 ms)."""
+    from autoscalebot.config.formations import formations_of
+
+    settings = make_settings(FORMATIONS=list(entries))
+    formations = formations_of(settings)
+    clock = FakeClock()
+    probes: dict[str, ScriptedProbe] = {}
+    scalers: dict[str, MemoryScaler] = {}
+    for fid in formations:
+        probe = probes[fid] = ScriptedProbe((latencies or {}).get(fid, ()))
+        probe.default = probe.beats[-1] if probe.beats else 300.0
+        scalers[fid] = MemoryScaler(2)
+
+    def factory(fid: str, one: Settings, sink: Any) -> Engine:
+        return Engine(
+            one,
+            sink=sink,
+            clock=clock,
+            probe=probes[fid],
+            policy=StreakPolicy(one),
+            scaler=scalers[fid],
+            notifiers=[],
+            notify_async=False,
+        )
+
+    app = AutoscaleApp(
+        settings,
+        formations=formations,
+        formation_factory=factory,
+        config_path=tmp_path / "many.toml",
+        threaded=False,
+        now=clock.now,
+    )
+    return FleetRig(app, clock, probes, scalers)

@@ -17,6 +17,13 @@ _PROBLEMS = {
 }
 
 
+def problem_word(problem: str) -> str:
+    """``API TROUBLE`` for ``platform``, ``NOTIFY SLACK FAILING`` for ``notify:slack``."""
+    return _PROBLEMS.get(problem) or literal(
+        f"{problem.replace('notify:', 'NOTIFY ').upper()} FAILING"
+    )
+
+
 class StatusLine(StatusView):
     """``RUNNING`` / ``PAUSED`` / ``STOPPED``, then ``DRY-RUN``, ``COOLING OFF``,
     ``HOLD`` and ``API TROUBLE`` when they apply; the app's name on the right.
@@ -94,10 +101,7 @@ class StatusLine(StatusView):
         if status.dry_run:
             out.append(("DRY-RUN", "status--dry-run"))
         for problem in status.problems:
-            word = _PROBLEMS.get(problem) or literal(
-                f"{problem.replace('notify:', 'NOTIFY ').upper()} FAILING"
-            )
-            out.append((word, "status--trouble"))
+            out.append((problem_word(problem), "status--trouble"))
         # Timed against now at each repaint: one that ran out since the last
         # snapshot is gone, not shown until the next beat.
         clock = self.clock
