@@ -25,6 +25,7 @@ from autoscalebot.runtime import (
     EngineThread,
     add_arguments,
     headless_sinks,
+    open_history,
     resolve_settings,
     serve_fleet,
 )
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             fleet = serve_fleet(
                 settings,
                 formations_of(settings),
-                headless_sinks(sink, metrics),
+                headless_sinks(sink, metrics, None if args.demo else open_history(settings, stack)),
                 stack,
                 config_path=config_path,
                 demo=args.demo,

@@ -43,17 +43,20 @@ CHECK_EVERY = 500  # writes between size checks
 COMMIT_EVERY = 50
 COMMIT_AFTER_S = 60.0
 DROP_SHARE = 0.2
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a formation per row (one bot, many formations)
 TABLES = ("beats", "decisions", "scales")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS beats (
+    formation TEXT NOT NULL,
     t REAL NOT NULL, latency_ms REAL, status INTEGER, ok INTEGER NOT NULL, dynos INTEGER
 );
 CREATE TABLE IF NOT EXISTS decisions (
+    formation TEXT NOT NULL,
     t REAL NOT NULL, current INTEGER NOT NULL, target INTEGER NOT NULL, action TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS scales (
+    formation TEXT NOT NULL,
     t REAL NOT NULL, before INTEGER NOT NULL, after INTEGER NOT NULL, manual INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS beats_t ON beats (t);
@@ -130,26 +133,31 @@ class History:
     def __call__(self, event: Any) -> None:
         self.record(event)
 
-    def record(self, event: Any) -> None:
+    def sink_for(self, formation: str) -> Any:
+        """The sink of one formation: its rows say ``formation``."""
+        return lambda event: self.record(event, formation)
+
+    def record(self, event: Any, formation: str = "") -> None:
         """Write one engine event (beats, decisions and scales; the rest are not kept)."""
         kind = getattr(event, "kind", "")
         t = event.at.timestamp()
         if kind == "beat":
             row: tuple[Any, ...] = (
+                formation,
                 t,
                 event.latency_ms,
                 event.status,
                 int(event.outcome != "fail" and event.error is None),
                 event.current,
             )
-            sql = "INSERT INTO beats VALUES (?, ?, ?, ?, ?)"
+            sql = "INSERT INTO beats VALUES (?, ?, ?, ?, ?, ?)"
         elif kind == "decision":
             action = event.action if event.action in ACTIONS else "other"
-            row = (t, event.current, event.target, action)
-            sql = "INSERT INTO decisions VALUES (?, ?, ?, ?)"
+            row = (formation, t, event.current, event.target, action)
+            sql = "INSERT INTO decisions VALUES (?, ?, ?, ?, ?)"
         elif kind == "scale":
-            row = (t, event.before, event.after, int(event.manual))
-            sql = "INSERT INTO scales VALUES (?, ?, ?, ?)"
+            row = (formation, t, event.before, event.after, int(event.manual))
+            sql = "INSERT INTO scales VALUES (?, ?, ?, ?, ?)"
         else:
             return
         with self._lock:
@@ -195,12 +203,23 @@ class History:
         with self._lock:
             self._db.commit()
 
-    def beats(self) -> list[tuple[float, float | None, int | None, bool, int | None]]:
-        """(t, latency_ms, status, ok, dynos) of every beat kept, oldest first."""
+    def formations(self) -> list[str]:
+        """The formations with beats kept."""
         self.flush()
         with self._lock:
+            rows = self._db.execute("SELECT DISTINCT formation FROM beats").fetchall()
+        return sorted(r[0] for r in rows)
+
+    def beats(
+        self, formation: str | None = None
+    ) -> list[tuple[float, float | None, int | None, bool, int | None]]:
+        """(t, latency_ms, status, ok, dynos) of every beat kept (of one formation), oldest first."""
+        self.flush()
+        where, args = ("WHERE formation = ?", (formation,)) if formation is not None else ("", ())
+        with self._lock:
             rows = self._db.execute(
-                "SELECT t, latency_ms, status, ok, dynos FROM beats ORDER BY t"
+                f"SELECT t, latency_ms, status, ok, dynos FROM beats {where} ORDER BY t",  # noqa: S608
+                args,
             ).fetchall()
         return [(t, ms, st, bool(ok), n) for t, ms, st, ok, n in rows]
 

@@ -19,6 +19,7 @@ from autoscalebot.engine.engine import Engine
 if TYPE_CHECKING:
     from autoscalebot.control.server import ControlServer
     from autoscalebot.engine.fleet import Fleet
+    from autoscalebot.history import History
     from autoscalebot.logfmt import LogfmtSink
     from autoscalebot.metrics import MetricsSink
 
@@ -265,12 +266,38 @@ def serve_fleet(
     return Fleet(engines)
 
 
-def headless_sinks(log: LogfmtSink, metrics: MetricsSink | None) -> Callable[[str], ev.Sink]:
+def headless_sinks(
+    log: LogfmtSink, metrics: MetricsSink | None, history: History | None = None
+) -> Callable[[str], ev.Sink]:
     """Each formation's sink for a headless bot: its logfmt lines (``formation=``),
-    and its Prometheus metrics when they are served."""
+    its Prometheus metrics when they are served, its rows in the local history."""
 
     def sink_for(fid: str) -> ev.Sink:
-        own = log.sink_for(fid)
-        return own if metrics is None else ev.fan_out(own, metrics.sink_for(fid))
+        sinks = [log.sink_for(fid)]
+        if metrics is not None:
+            sinks.append(metrics.sink_for(fid))
+        if history is not None:
+            sinks.append(history.sink_for(fid))
+        return sinks[0] if len(sinks) == 1 else ev.fan_out(*sinks)
 
     return sink_for
+
+
+def open_history(settings: Settings, stack: ExitStack) -> History | None:
+    """The bot's local history (closed with ``stack``), or None when
+    ``HISTORY_MAX_MB`` is 0 or the file cannot be had (said on stderr: the bot
+    runs on without it)."""
+    if not settings.history_max_mb:
+        return None
+    import logging
+    import sqlite3
+
+    from autoscalebot.history import History
+
+    try:
+        history = History.open(max_bytes=int(settings.history_max_mb * 1024 * 1024))
+    except (OSError, sqlite3.Error) as exc:
+        logging.getLogger(__name__).warning("no history kept: %s", exc)
+        return None
+    stack.callback(history.close)
+    return history

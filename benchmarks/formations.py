@@ -109,6 +109,7 @@ def run(n: int, apps: int, seconds: float, compress: float) -> str:
                 "HEROKU_API_URL": heroku.url,
                 "XDG_RUNTIME_DIR": str(runtime),
                 "XDG_CONFIG_HOME": str(Path(tmp) / "xdg"),
+                "XDG_DATA_HOME": str(Path(tmp) / "data"),  # its history: counted, not kept
             }
             proc = subprocess.Popen(
                 [sys.executable, "-m", "autoscalebot.cli", "--config", str(path)],

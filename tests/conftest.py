@@ -127,5 +127,6 @@ def _own_runtime_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     folder = tmp_path_factory.mktemp("run", numbered=True)
     os.chmod(folder, 0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder / "data"))  # the bot's history file
     monkeypatch.delenv("AUTOSCALE_CONTROL_SOCKET", raising=False)
     return folder

@@ -484,6 +484,12 @@ SPEC: tuple[Setting, ...] = (
         "Several formations in one bot: a list of tables (TOML [[formations]]), each naming its app and process type (or deployment, pidfile, command) and any setting it changes; the rest is inherited from the top level. An optional NAME names it.",
     ),
     Setting(
+        "HISTORY_MAX_MB",
+        20.0,
+        _ranged(0, 10_000),
+        "The bot's own history (beats, decisions, scales: numbers only, never a secret) in the user data folder, for 'simulate --trace history'; capped at this size, 0 turns it off.",
+    ),
+    Setting(
         "CONTROL_SOCKET",
         None,
         _opt_str,
@@ -714,6 +720,7 @@ class Settings:
     scaling_backend: str
     dry_run: bool
     formations: tuple[dict[str, Any], ...]
+    history_max_mb: float
     control_socket: str | None
     metrics_port: int | None
     metrics_host: str

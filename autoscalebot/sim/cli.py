@@ -251,7 +251,18 @@ def _history_trace(args: argparse.Namespace, settings: Settings) -> traces.Trace
         )
     store = history.History(path)
     try:
-        beats = store.beats()
+        kept = store.formations()
+        if len(kept) > 1:
+            from autoscalebot.config.formations import formation_id
+
+            mine = formation_id(settings)
+            if mine not in kept:
+                raise traces.TraceError(
+                    f"{path} holds several formations ({', '.join(kept[:10])}): "
+                    "name one with HEROKU_APP_NAME and PROCESS_TYPE (e.g. --set PROCESS_TYPE=worker)"
+                )
+            kept = [mine]
+        beats = store.beats(kept[0] if kept else None)
     finally:
         store.close()
     if not beats:

@@ -3,6 +3,7 @@ a Deployment on the Kubernetes emulator; one worker's heartbeat hangs."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -105,6 +106,15 @@ def test_one_bot_scales_many_formations_and_a_hung_one_delays_none(
     assert beats[f"{APP}/mailer"] <= 4  # one beat per 1.5 s timeout, each a fail
     per_formation = [e for kind in ("start", "beat", "trouble") for e in cli.events(kind)]
     assert per_formation and all(" formation=" in line for line in per_formation)
+    # Each formation's beats are in the bot's own history, apart (simulate --trace history).
+    from autoscalebot.history import History
+
+    kept = History(Path(os.environ["XDG_DATA_HOME"]) / "autoscalebot" / "history.sqlite3")
+    try:
+        assert {f"{APP}/web", f"{APP}/worker", "blog/api"} <= set(kept.formations())
+        assert len(kept.beats(f"{APP}/web")) >= 25
+    finally:
+        kept.close()
     control = cli.events("control")[0]
     assert "formations=4" in control and "formations.sock" in control
     assert "Traceback" not in cli.stderr and KEY not in "\n".join(cli.lines)

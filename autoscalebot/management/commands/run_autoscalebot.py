@@ -25,6 +25,7 @@ from autoscalebot.runtime import (
     EngineThread,
     add_arguments,
     headless_sinks,
+    open_history,
     resolve_settings,
     serve_fleet,
 )
@@ -81,7 +82,7 @@ class Command(BaseCommand):
                 fleet = serve_fleet(
                     settings,
                     formations_of(settings),
-                    headless_sinks(sink, None),
+                    headless_sinks(sink, None, open_history(settings, stack)),
                     stack,
                     config_path=options["config"] or default_config_path(),
                 )
