@@ -107,6 +107,7 @@ class KubernetesScaler(BaseBackend):
             f"/apis/apps/v1/namespaces/{quote(self.namespace, safe='')}"
             f"/deployments/{quote(self.deployment, safe='')}/scale"
         )
+        self._no_readiness = False
 
     def _verify(self, settings: Settings) -> ssl.SSLContext | bool:
         """Trust the cluster's CA; without a CA file (outside a cluster) the system's CAs."""
@@ -182,8 +183,37 @@ class KubernetesScaler(BaseBackend):
             )
         return replicas
 
-    def _call(self, method: str, body: dict[str, Any] | None = None) -> Any:
-        what = f"{method} deployments/{self.deployment}/scale in namespace {self.namespace}"
+    def readiness(self) -> tuple[int, int] | None:
+        """``(up, starting)``: the Deployment's ready replicas, and the rest of its spec.
+
+        None when the service account may not read Deployments (a 403: it
+        needs only the scale subresource to scale), remembered so the API is
+        not asked again.
+        """
+        if self._no_readiness:
+            return None
+        try:
+            body = self._call("GET", path=self._path.removesuffix("/scale"))
+        except ScalerError as exc:
+            if exc.kind == "forbidden":
+                self._no_readiness = True
+                return None
+            raise
+        spec = body.get("spec") if isinstance(body, dict) else None
+        status = body.get("status") if isinstance(body, dict) else None
+        wanted = spec.get("replicas", 0) if isinstance(spec, dict) else None
+        ready = status.get("readyReplicas", 0) if isinstance(status, dict) else 0
+        if not all(type(n) is int and n >= 0 for n in (wanted, ready)):
+            raise ScalerError("Kubernetes answered without a Deployment's replicas", kind="protocol")
+        assert isinstance(wanted, int) and isinstance(ready, int)
+        return ready, max(0, wanted - ready)
+
+    def _call(
+        self, method: str, body: dict[str, Any] | None = None, *, path: str | None = None
+    ) -> Any:
+        resource = "deployments/" + self.deployment + ("/scale" if path is None else "")
+        path = path or self._path
+        what = f"{method} {resource} in namespace {self.namespace}"
         try:
             token = self._load_token()
         except ConfigError as exc:
@@ -201,7 +231,7 @@ class KubernetesScaler(BaseBackend):
             response = http.request(
                 self._client,
                 method,
-                self.base + self._path,
+                self.base + path,
                 content=content,
                 headers=headers,
                 deadline=self._deadline,

@@ -217,3 +217,17 @@ def test_the_engine_scales_a_deployment_through_the_emulator(k8s, token_file):
     failed = [e for e in events if e.kind == "scale_failed"]
     assert failed and "403 Forbidden" in failed[0].reason and engine.current == 3
     engine.close()
+
+
+def test_readiness_is_the_ready_replicas_and_the_rest_still_starting(token_file):
+    now = [0.0]
+    with KubernetesEmulator(token=TOKEN, rollout_seconds=30, clock=lambda: now[0]) as k8s:
+        k8s.add_deployment("shop", "web", replicas=1)
+        scaler = KubernetesScaler(settings(k8s.url, token_file))
+        now[0] = 31.0
+        assert scaler.readiness() == (1, 0)
+        scaler.scale_to(4)
+        assert scaler.readiness() == (1, 3)  # three pods still starting
+        now[0] = 70.0
+        assert scaler.readiness() == (4, 0)
+        scaler.close()
