@@ -63,6 +63,8 @@ class SimulatedApp:
         self.path = path
         self._dynos = dynos
         self._boot = boot_seconds
+        self.boot_seconds = boot_seconds
+        """How long a new dyno takes to serve."""
         self._clock = clock
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -139,8 +141,10 @@ class DemoWorld:
     """The emulator and the simulated app, started together; a context manager."""
 
     def __init__(self, *, story: LoadStory | None = None) -> None:
-        self.emulator = HerokuEmulator(api_key=DEMO_KEY)
         self.app = SimulatedApp(lambda: self.emulator.quantity(DEMO_APP), story=story)
+        # The emulator's dynos boot as long as the simulated app's: the console
+        # shows "1 up, 1 starting" while a new dyno is not yet serving.
+        self.emulator = HerokuEmulator(api_key=DEMO_KEY, boot_seconds=self.app.boot_seconds)
 
     def start(self) -> DemoWorld:
         self.emulator.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -90,13 +91,13 @@ def test_counts_and_scales(platform):
 def test_values_are_substituted_inside_arguments_never_through_a_shell(platform, tmp_path):
     marker = tmp_path / "pwned"
     nasty = f"web $(touch {marker}); touch {marker} ` touch {marker}`"
-    scaler = CommandScaler(
-        settings(
-            SCALE_COMMAND=platform("scale", "{process_type}={quantity}", "--quiet"),
-            COUNT_COMMAND=platform("count"),
-            PROCESS_TYPE=nasty,
-        )
+    # PROCESS_TYPE is refused with shell syntax in it at start; this checks the
+    # second wall anyway: were such a value to get through, no shell ever sees it.
+    checked = settings(
+        SCALE_COMMAND=platform("scale", "{process_type}={quantity}", "--quiet"),
+        COUNT_COMMAND=platform("count"),
     )
+    scaler = CommandScaler(dataclasses.replace(checked, process_type=nasty))
     with pytest.raises(ScalerError, match="unknown process type"):
         scaler.scale_to(2)
     assert platform.argv()[-1] == ["scale", str(platform.state), f"{nasty}=2", "--quiet"]
