@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from autoscalebot.config import ConfigError, default_config_path
+from autoscalebot.config.formations import formations_of
 from autoscalebot.runtime import add_arguments, resolve_settings
 from autoscalebot.secrets import install_log_scrubber
 
@@ -24,7 +25,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="autoscalebot-tui",
         description="Watch and steer the autoscaling bot: live latency, streaks, dynos and a log; "
-        "keys to pause, force a scale and edit thresholds (saved to the TOML file).",
+        "keys to pause, force a scale and edit thresholds (saved to the TOML file). "
+        "A bot of several formations (FORMATIONS) opens on an overview of them.",
         epilog="Edits are saved to --config PATH, or to the per-user file "
         f"({default_config_path()}); with --demo, only to --config PATH.",
     )
@@ -142,8 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             install_log_scrubber(settings)  # secrets masked in every log line
             # The demo never writes the user's own file unless asked to.
             config_path = args.config or (None if args.demo else default_config_path())
+            # FORMATIONS: one engine each, on one thread (the demo is one formation).
+            formations = None if args.demo else formations_of(settings)
             app = AutoscaleApp(
-                settings, config_path=config_path, duration=args.duration, stop_timeout=0.0
+                settings,
+                formations=formations,
+                config_path=config_path,
+                duration=args.duration,
+                stop_timeout=0.0,
             )
             app.prepare_engine()
         except ConfigError as exc:

@@ -49,8 +49,9 @@ class Formation:
         """Its formation id (``myapp/web``)."""
         self.settings = settings
         """Its settings as the console last applied them."""
-        self.platform = platform or settings.scaling_backend.rsplit(".", 1)[-1]
-        """The scaling backend's name (``HerokuScaler``), or the attached bot's word."""
+        backend = platform or settings.scaling_backend.rsplit(".", 1)[-1]
+        self.platform = backend.removesuffix("Scaler").lower() or backend
+        """What it scales on, in a word: ``heroku`` (from ``HerokuScaler``), ``kubernetes``..."""
         self.sink: ev.Sink = EngineSink(post, fid)
         """Its engine's sink: each event becomes a message naming this formation."""
         self.engine: Engine | None = None

@@ -30,7 +30,7 @@ COLUMNS = (
     ("trouble", "Trouble"),
 )
 
-TROUBLE_CELLS = 60
+TROUBLE_CELLS = 48
 """A trouble cell's width at most (the dashboard's log has the whole reason)."""
 
 _STATE_STYLES = {
@@ -80,6 +80,7 @@ class OverviewScreen(Screen[None]):
         )
         self.summary = Static("", id="overview-status", markup=False)
         self._shown: dict[str, tuple[str, ...]] = {}
+        self._ready = False  # the table has its columns
 
     def compose(self) -> ComposeResult:
         yield self.summary
@@ -87,6 +88,7 @@ class OverviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ready = True
         for key, label in COLUMNS:
             self.table.add_column(label, key=key)
         for formation in self.formations.values():
@@ -124,7 +126,7 @@ class OverviewScreen(Screen[None]):
 
     def update(self, formation: Formation) -> None:
         """Show ``formation``'s row as it is now (added if new)."""
-        if not self.is_mounted:
+        if not self._ready:
             return  # on_mount shows every row
         cells = self.cells(formation)
         before = self._shown.get(formation.id)
@@ -138,6 +140,8 @@ class OverviewScreen(Screen[None]):
         for (key, _), text, old, cell in zip(COLUMNS, cells, before, styled, strict=True):
             if text != old:
                 self.table.update_cell(formation.id, key, cell, update_width=True)
+        if cells[5:] != before[5:]:  # paused, or in trouble, or out of it
+            self.show_summary()
 
     def refresh_rows(self) -> None:
         """Every row again (a hold's end is a matter of time, not of an event)."""
@@ -157,7 +161,7 @@ class OverviewScreen(Screen[None]):
 
     def show_summary(self) -> None:
         """``3 formations: 1 paused, 1 in trouble`` and the bot, or why it is not answering."""
-        if not self.is_mounted:
+        if not self._ready:
             return
         listed = list(self.formations.values())
         paused = sum(f.paused for f in listed)

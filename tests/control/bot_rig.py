@@ -80,10 +80,13 @@ FLEET = (
 
 
 class FleetBot:
-    """A bot of several formations: a real Fleet of engines (20 ms beats,
-    in-memory platforms) on its engine thread, serving one control socket."""
+    """A bot of several formations: a real Fleet of engines (``interval``
+    between beats, in-memory platforms) on its engine thread, serving one
+    control socket."""
 
-    def __init__(self, path: Path, formations: tuple[Formation, ...] = FLEET) -> None:
+    def __init__(
+        self, path: Path, formations: tuple[Formation, ...] = FLEET, interval: float = 0.1
+    ) -> None:
         from autoscalebot.engine.fleet import Fleet
 
         self.server = ControlServer(path, formations).bind()
@@ -96,7 +99,7 @@ class FleetBot:
                     "HEROKU_APP_NAME": f.app,
                     "PROCESS_TYPE": f.process_type,
                     "HEROKU_API_KEY": "k-not-sent",
-                    "HEARTBEAT_INTERVAL_IN_SECONDS": 0.02,
+                    "HEARTBEAT_INTERVAL_IN_SECONDS": interval,
                     "MAX_DYNOS": 5 + n,
                     "MANUAL_HOLD_IN_SECONDS": 600,
                     "MIN_RESPONSE_TIME_IN_MS": 50,

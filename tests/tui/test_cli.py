@@ -102,3 +102,45 @@ def test_the_django_command_fails_when_its_console_crashes(
     with pytest.raises(CommandError) as caught:
         Command().run_console(settings, {"config": tmp_path / "x.toml", "duration": None})
     assert caught.value.returncode == 1
+
+
+MANY_TOML = """\
+heroku_app_name = "shop"
+heartbeat_interval_in_seconds = 30
+
+[[formations]]
+process_type = "web"
+
+[[formations]]
+process_type = "worker"
+max_dynos = 8
+"""
+
+
+def test_standalone_with_formations_runs_an_engine_for_each(
+    tmp_path: Path, launched: list[AutoscaleApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEROKU_API_KEY", "k-test-not-sent")
+    config = tmp_path / "many.toml"
+    config.write_text(MANY_TOML, "utf-8")
+    assert cli.main(["--config", str(config), "--standalone"]) == 0
+    app = launched[-1]
+    assert list(app.formations) == ["shop/web", "shop/worker"]
+    engines = [f.engine for f in app.formations.values()]
+    assert all(engines) and engines[0] is not engines[1]
+    assert app.formations["shop/worker"].settings.max_dynos.to_raw() == 8
+
+
+def test_a_bad_formation_entry_is_one_line_naming_it_and_exit_2(
+    tmp_path: Path,
+    launched: list[AutoscaleApp],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HEROKU_API_KEY", "k-test-not-sent")
+    config = tmp_path / "many.toml"
+    config.write_text(MANY_TOML + "max_dynoz = 3\n", "utf-8")
+    assert cli.main(["--config", str(config), "--standalone"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autoscalebot-tui: error: FORMATIONS[2].MAX_DYNOZ")
+    assert err.count("\n") == 1 and launched == []

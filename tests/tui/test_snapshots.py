@@ -17,7 +17,16 @@ from textual.widgets import Input
 
 from autoscalebot.backends.base import ScalerError
 from autoscalebot.tui.dialogs import ThresholdsDialog
-from tests.tui.tui_rig import PLANTED_KEY, SLOW_THEN_FAST, Rig, make_rig
+from tests.tui.tui_rig import (
+    BLOG,
+    PLANTED_KEY,
+    SLOW_THEN_FAST,
+    WORKER,
+    FleetRig,
+    Rig,
+    make_fleet_rig,
+    make_rig,
+)
 
 # Calm, a surge that scales up, calm again, then fast enough to count passes.
 LATENCIES = (*SLOW_THEN_FAST, 110, 95, 260, 520, 180, 150, None, 1300, 140, 120)
@@ -134,6 +143,41 @@ async def test_no_screen_shows_the_api_key(tmp_path: Path, name: str) -> None:
         svg = rig.app.export_screenshot()
     assert PLANTED_KEY not in svg
     assert "shop-web" in svg  # the screenshot did capture the console
+
+
+async def overview(rig: FleetRig, pilot: Any) -> None:
+    """Three formations: the queue scaled up after a surge, the blog's API
+    failing, the shop's web paused by the operator."""
+    rig.beat(4)
+    await pilot.press("p")  # the first row: the shop's web
+    failure = ScalerError("Heroku answered 503 (server error); will retry", kind="server")
+    rig.scalers[BLOG].fail_reads = [failure] * 50
+    rig.beat(2)
+    await pilot.pause()
+
+
+def _fleet(tmp_path: Path) -> FleetRig:
+    return make_fleet_rig(tmp_path, {WORKER: (900, 1500, 1700, 1900, 600, 400, 300)})
+
+
+def test_overview(snap_compare: Any, tmp_path: Path) -> None:
+    rig = _fleet(tmp_path)
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause()
+        await overview(rig, pilot)
+
+    assert snap_compare(rig.app, terminal_size=(100, 24), run_before=run_before)
+
+
+@pytest.mark.anyio
+async def test_the_overview_does_not_show_the_api_key(tmp_path: Path) -> None:
+    rig = _fleet(tmp_path)
+    async with rig.app.run_test(size=(120, 40), notifications=True) as pilot:
+        await overview(rig, pilot)
+        svg = rig.app.export_screenshot()
+    assert PLANTED_KEY not in svg
+    assert "worker" in svg  # the screenshot did capture the overview
 
 
 def test_no_stored_snapshot_shows_the_api_key() -> None:
