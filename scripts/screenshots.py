@@ -7,6 +7,8 @@ emulator on loopback, the real probe and client on the engine's thread) at
 - screenshots/dashboard.svg        the console after the scale-up
 - screenshots/edit-thresholds.svg  the threshold editor
 - screenshots/paused.svg           automatic scaling paused by the operator
+- screenshots/overview.svg         the overview of a bot of three formations
+                                   (three demo worlds, one FORMATIONS entry each)
 
 Usage: python scripts/screenshots.py [--out screenshots] [--timeout 60]
 """
@@ -23,7 +25,10 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from autoscalebot.demo import DEMO_KEY
+from autoscalebot.config import build_settings
+from autoscalebot.config.formations import formations_of
+from autoscalebot.demo import DEMO_KEY, DemoWorld, LoadStory
+from autoscalebot.engine.events import Scaled
 from autoscalebot.runtime import add_arguments, resolve_settings
 from autoscalebot.tui.app import AutoscaleApp
 from autoscalebot.tui.dialogs import ThresholdsDialog
@@ -77,10 +82,49 @@ async def shoot(out: Path, timeout: float) -> list[Path]:
             await pilot.pause(2.5)  # the chart goes on while paused
             saved.append(Path(app.save_screenshot("paused.svg", str(out))))
             await pilot.press("q")
+    saved.append(await shoot_overview(out, timeout))
     for path in saved:
         if DEMO_KEY in path.read_text("utf-8"):
             raise AssertionError(f"{path} shows the API key")
     return saved
+
+
+FLEET = (
+    # (formation name, its load: calm and surge requests per second, when the surge starts)
+    ("shop/web", LoadStory(calm_rps=6.0, surge_rps=24.0, surge_start=4.0)),
+    ("shop/api", LoadStory(calm_rps=5.0, surge_rps=9.0, surge_start=30.0)),
+    ("blog/web", LoadStory(calm_rps=2.0, surge_rps=3.0, surge_start=40.0)),
+)
+
+
+async def shoot_overview(out: Path, timeout: float) -> Path:
+    """The overview of three formations, each on a demo world of its own, once
+    the shop's web has scaled up and the blog is paused by the operator."""
+    with ExitStack() as stack:
+        worlds = [stack.enter_context(DemoWorld(story=story)) for _, story in FLEET]
+        entries = [
+            {"NAME": name, "HEROKU_API_URL": world.emulator.url}
+            for (name, _), world in zip(FLEET, worlds, strict=True)
+        ]
+        settings = build_settings(worlds[0].settings() | {"FORMATIONS": entries})
+        app = AutoscaleApp(settings, formations=formations_of(settings))
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(
+                pilot,
+                lambda: any(isinstance(e, Scaled) for e in app.formations["shop/web"].events),
+                timeout,
+                "the shop's web to scale up",
+            )
+            overview = app.overview
+            assert overview is not None
+            overview.select("blog/web")
+            await pilot.press("p")
+            await _until(pilot, lambda: app.formations["blog/web"].paused, 5, "the pause")
+            overview.select("shop/web")
+            await pilot.pause(2.5)  # a few beats more
+            path = Path(app.save_screenshot("overview.svg", str(out)))
+            await pilot.press("q")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,23 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from autoscalebot.config import SPEC, build_settings
-from autoscalebot.control.client import Connection
-from autoscalebot.tui.app import AutoscaleApp
 from autoscalebot.tui.dialogs import ThresholdsDialog
 from tests.control.bot_rig import Bot
-from tests.tui.tui_rig import screen_text, until
+from tests.tui.tui_rig import attached_app, screen_text, until
 
 pytestmark = pytest.mark.anyio
-
-
-def attached_app(path: Path) -> AutoscaleApp:
-    """The console as ``autoscalebot-tui --attach PATH`` builds it."""
-    conn = Connection(path)
-    conn.close()
-    origins = conn.hello.origins | {s.name: "bot" for s in SPEC if s.secret}
-    settings = build_settings(conn.hello.settings, origins=origins, require_platform=False)
-    return AutoscaleApp(settings, attach=path, hello=conn.hello)
 
 
 async def test_keys_drive_the_attached_bot_and_the_console_outlives_it(tmp_path: Path) -> None:

@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 
 from autoscalebot.backends.base import ScalerError
-from autoscalebot.config import SPEC, build_settings
-from autoscalebot.control.client import Connection
 from autoscalebot.engine.fleet import Fleet
 from autoscalebot.tui.app import AutoscaleApp
 from autoscalebot.tui.dashboard import Dashboard
@@ -24,6 +22,7 @@ from tests.tui.tui_rig import (
     WEB,
     WORKER,
     FleetRig,
+    attached_app,
     make_fleet_rig,
     make_rig,
     screen_text,
@@ -249,15 +248,6 @@ async def test_standalone_fleet_beats_on_the_engine_thread(tmp_path: Path) -> No
         }
         await pilot.press("q")
     assert not app.runner.alive  # quitting stopped the fleet
-
-
-def attached_app(path: Path) -> AutoscaleApp:
-    """The console as ``autoscalebot-tui --attach PATH`` builds it."""
-    conn = Connection(path)
-    conn.close()
-    origins = conn.hello.origins | {s.name: "bot" for s in SPEC if s.secret}
-    settings = build_settings(conn.hello.settings, origins=origins, require_platform=False)
-    return AutoscaleApp(settings, attach=path, hello=conn.hello)
 
 
 async def test_attached_to_a_bot_of_several_formations(tmp_path: Path) -> None:

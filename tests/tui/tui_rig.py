@@ -229,3 +229,15 @@ def make_fleet_rig(
         now=clock.now,
     )
     return FleetRig(app, clock, probes, scalers)
+
+
+def attached_app(path: Path) -> AutoscaleApp:
+    """The console as ``autoscalebot-tui --attach PATH`` builds it."""
+    from autoscalebot.config import SPEC
+    from autoscalebot.control.client import Connection
+
+    conn = Connection(path)
+    conn.close()
+    origins = conn.hello.origins | {s.name: "bot" for s in SPEC if s.secret}
+    settings = build_settings(conn.hello.settings, origins=origins, require_platform=False)
+    return AutoscaleApp(settings, attach=path, hello=conn.hello)
