@@ -58,6 +58,6 @@ def test_bot_adds_workers_under_a_surge_and_retires_them_after(tmp_path):
 
     # The log says it the way operators read it.
     lines = [line.text for line in run.bot_lines]
-    assert any("event=scale from=1 to=2" in line for line in lines), context
+    assert any("event=scale" in line and " from=1 to=2 " in line for line in lines), context
     assert any("event=beat" in line and "outcome=fail" in line for line in lines), context
     assert any("event=beat" in line and "outcome=pass" in line for line in lines), context
