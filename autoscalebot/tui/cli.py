@@ -12,7 +12,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from autoscalebot.config import ConfigError, default_config_path
+from autoscalebot.config import ConfigError, Settings, default_config_path
 from autoscalebot.config.formations import formations_of
 from autoscalebot.runtime import add_arguments, resolve_settings
 from autoscalebot.secrets import install_log_scrubber
@@ -65,8 +65,32 @@ def attach_target(args: argparse.Namespace, stack: ExitStack) -> Path | None:
     if args.standalone or args.demo:
         return None
     # No accidental second bot: one already runs this formation here, so steer it.
-    path = default_socket(resolve_settings(args, stack, allow_missing_config=True))
-    return path if answers(path) else None
+    settings = resolve_settings(args, stack, allow_missing_config=True)
+    formations = formations_of(settings)
+    if len(formations) == 1:
+        path = default_socket(settings)
+        return path if answers(path) else None
+    return _bot_of_any(settings, set(formations))
+
+
+def _bot_of_any(settings: Settings, formations: set[str]) -> Path | None:
+    """The socket of a bot on this machine that already runs one of ``formations``."""
+    from autoscalebot.control.client import Connection, NoBot
+    from autoscalebot.control.paths import answers, live_sockets, runtime_dir
+
+    if settings.control_socket:
+        configured = Path(str(settings.control_socket)).expanduser()
+        if answers(configured):
+            return configured
+    for path in live_sockets(runtime_dir()):
+        try:
+            conn = Connection(path, timeout=1.0)
+        except NoBot:
+            continue
+        conn.close()
+        if formations & set(conn.hello.formations):
+            return path
+    return None
 
 
 def run_attached(path: Path, args: argparse.Namespace, *, automatic: bool) -> int:
@@ -83,8 +107,11 @@ def run_attached(path: Path, args: argparse.Namespace, *, automatic: bool) -> in
     conn.close()
     hello = conn.hello
     if automatic:
+        runs = (
+            hello.formation if len(hello.formations) == 1 else f"{len(hello.formations)} formations"
+        )
         print(
-            f"autoscalebot-tui: a bot already runs {hello.formation} (pid {hello.pid}); "
+            f"autoscalebot-tui: a bot already runs {runs} (pid {hello.pid}); "
             "attaching to it (--standalone runs an engine of the console's own).",
             file=sys.stderr,
         )

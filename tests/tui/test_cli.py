@@ -144,3 +144,33 @@ def test_a_bad_formation_entry_is_one_line_naming_it_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("autoscalebot-tui: error: FORMATIONS[2].MAX_DYNOZ")
     assert err.count("\n") == 1 and launched == []
+
+
+def test_with_formations_a_console_attaches_to_the_bot_already_running_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No accidental second bot: the bot of several formations is found by what it runs.
+    import contextlib
+
+    from tests.control.bot_rig import FleetBot
+
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("HEROKU_API_KEY", "k-test-not-sent")
+    config = tmp_path / "many.toml"
+    config.write_text(MANY_TOML, "utf-8")  # shop/web and shop/worker
+    args = cli.parser().parse_args(["--config", str(config)])
+    with contextlib.ExitStack() as stack:
+        assert cli.attach_target(args, stack) is None  # no bot yet: standalone
+    from autoscalebot.control.paths import runtime_dir
+
+    bot = FleetBot(runtime_dir() / "formations.sock")
+    try:
+        with contextlib.ExitStack() as stack:
+            assert cli.attach_target(args, stack) == bot.server.path
+        standalone = cli.parser().parse_args(["--config", str(config), "--standalone"])
+        with contextlib.ExitStack() as stack:
+            assert cli.attach_target(standalone, stack) is None
+    finally:
+        bot.close()
