@@ -151,3 +151,13 @@ def test_a_save_after_a_crashed_save_leaves_no_tmp_files(tmp_path):
     save_settings(path, {"INCREMENT": 4})
     assert [p.name for p in tmp_path.iterdir()] == ["c.toml"]
     assert path.read_text() == "# mine\nincrement = 4\n"
+
+
+def test_whole_numbers_are_saved_whole(tmp_path):
+    path = tmp_path / "autoscalebot.toml"
+    save_settings(path, {"MIN_RESPONSE_TIME_IN_MS": 400.0, "HEARTBEAT_INTERVAL_IN_SECONDS": 2.5})
+    text = path.read_text()
+    assert "min_response_time_in_ms = 400\n" in text
+    assert "heartbeat_interval_in_seconds = 2.5\n" in text
+    read = load_settings(config_path=path, env={}, require_platform=False)
+    assert read.min_response_time_in_ms == 400.0
