@@ -212,8 +212,8 @@ class RemoteLink:
         path: Path,
         sink_for: Callable[[str], ev.Sink],
         *,
-        on_state: Callable[[Hello | None, str], None],
-        on_reply: Callable[[dict[str, Any]], None] | None = None,
+        on_state: Callable[[Hello | None, str], object],
+        on_reply: Callable[[dict[str, Any]], object] | None = None,
         retry: float = 1.0,
     ) -> None:
         self.path = path
