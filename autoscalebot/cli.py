@@ -32,6 +32,8 @@ from autoscalebot.runtime import (
 from autoscalebot.secrets import install_log_scrubber
 
 USAGE_ERROR = 2
+DEMO_SECONDS = 600.0
+"""How long ``--demo`` runs unless ``--duration`` says otherwise."""
 # Seconds a scale call in flight at SIGTERM may take to answer before exit.
 SCALE_GRACE = 4.0
 
@@ -125,9 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"autoscalebot: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
-        return run_headless(
-            EngineThread(fleet), sink, duration=args.duration or (600.0 if args.demo else None)
-        )
+        duration = args.duration or (DEMO_SECONDS if args.demo else None)
+        if args.demo:
+            print(
+                f"autoscalebot: the demo runs {duration / 60:g} min (--duration SECONDS to change); "
+                "Ctrl-C stops it. Watch it live: autoscalebot-tui --attach (another terminal).",
+                file=sys.stderr,
+                flush=True,
+            )
+        return run_headless(EngineThread(fleet), sink, duration=duration)
 
 
 def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | None = None) -> int:
