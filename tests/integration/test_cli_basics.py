@@ -33,6 +33,34 @@ def test_version_and_help():
         assert flag in out
 
 
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["emulate", "--help"], "usage: autoscalebot emulate [-h] NAME"),
+        (["emulate", "heroku", "--help"], "usage: autoscalebot emulate heroku"),
+        (["emulate", "kubernetes", "--help"], "usage: autoscalebot emulate kubernetes"),
+        (["emulate", "heartbeat", "--help"], "usage: autoscalebot emulate heartbeat"),
+        (["ctl", "--help"], "usage: autoscalebot ctl"),
+        (["ctl", "scale", "--help"], "usage: autoscalebot ctl scale"),
+        (["simulate", "--help"], "usage: autoscalebot simulate"),
+    ],
+)
+def test_every_command_has_its_own_help(args, says):
+    done = cli(*args)
+    assert done.returncode == 0 and done.stdout.startswith(says), done.stdout[:200]
+    assert "python -m" not in done.stdout
+
+
+def test_emulate_without_a_name_says_which_there_are():
+    done = cli("emulate")
+    assert done.returncode == 2
+    assert "required: NAME" in done.stderr and "unrecognized" not in done.stderr
+    wrong = cli("emulate", "herokku")
+    assert wrong.returncode == 2 and "'heroku'" in wrong.stderr and "'kubernetes'" in wrong.stderr
+    token = cli("emulate", "kubernetes", "--help").stdout
+    assert "--token-file PATH" in token
+
+
 KEYS = {"HEROKU_API_KEY": "k", "HEROKU_APP_NAME": "a"}
 
 
