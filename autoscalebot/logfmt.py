@@ -81,6 +81,9 @@ def fields(event: ev.Event) -> dict[str, Any] | None:
                 "outcome": event.outcome,
                 **{k: f"{n}/{of}" for k, (n, of) in event.streaks.items()},
                 "dynos": event.current,
+                "queue_depth": event.queue_depth,
+                "request_queue_ms": event.request_queue_ms,
+                "rps": event.request_rate,
             }
         case ev.Decided():
             body = {
@@ -154,6 +157,9 @@ def metrics(event: ev.Event) -> dict[str, str]:
             if event.latency_ms is not None:
                 out[f"measure#{METRIC_PREFIX}latency"] = f"{event.latency_ms:.1f}ms"
             count(f"beats.{event.outcome}")
+            sample("queue.depth", event.queue_depth)
+            if event.request_queue_ms is not None:
+                out[f"measure#{METRIC_PREFIX}request_queue"] = f"{event.request_queue_ms:.1f}ms"
             for name, (n, _) in event.streaks.items():
                 sample(f"streak.{name}", n)
         case ev.Scaled():

@@ -356,6 +356,7 @@ class Engine:
         self._emit_status()
 
     def _emit_beat(self, measurement: Measurement, verdict: Verdict) -> None:
+        figures = measurement.requests
         self._emit(
             ev.Beat(
                 at=self.clock.now(),
@@ -365,6 +366,9 @@ class Engine:
                 outcome=verdict.outcome,
                 streaks=verdict.streaks,
                 current=self.current,
+                queue_depth=measurement.queue_depth if measurement.queues else None,
+                request_queue_ms=figures.queue_p95_ms if figures else None,
+                request_rate=round(figures.rate, 2) if figures else None,
             )
         )
 

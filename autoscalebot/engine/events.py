@@ -77,6 +77,12 @@ class Beat(Event):
     outcome: Outcome
     streaks: dict[str, tuple[int, int]]
     current: int | None
+    queue_depth: int | None = None
+    """Jobs waiting (job-queue measurements; ``latency_ms`` is then the oldest job's wait)."""
+    request_queue_ms: float | None = None
+    """p95 of the router-to-app wait of the app's requests (the queue-time middleware)."""
+    request_rate: float | None = None
+    """Requests per second the app's middleware counted since the last beat."""
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,27 @@ def test_whole_numbers_stay_whole_in_what_the_engine_says(harness):
         "0 dynos",
         "1 dyno",
     )
+
+
+def test_a_queue_beat_carries_its_depth_and_a_web_beat_its_request_queue_time(harness):
+    from autoscalebot.backends.base import Measurement, QueueSample, RequestFigures
+    from autoscalebot.logfmt import fields
+
+    h = harness(count=1)
+    h.probe.push(Measurement(1200.0, queues=(QueueSample("default", 7, 1200.0),)))
+    h.probe.push(
+        Measurement(
+            80.0, status=200, requests=RequestFigures(requests=120, seconds=30.0, queue_p95_ms=12.5)
+        )
+    )
+    h.beats(None, None)  # the pushed measurements come first
+    queue_beat, web_beat = [e for e in h.events if e.kind == "beat"][:2]
+    assert (queue_beat.queue_depth, queue_beat.request_queue_ms) == (7, None)
+    assert (web_beat.queue_depth, web_beat.request_queue_ms, web_beat.request_rate) == (
+        None,
+        12.5,
+        4.0,
+    )
+    line = fields(queue_beat)
+    assert line["queue_depth"] == 7 and line["sample#autoscalebot.queue.depth"] == "7"
+    assert fields(web_beat)["measure#autoscalebot.request_queue"] == "12.5ms"
