@@ -41,7 +41,9 @@ def worker_command(kind: str) -> str:
 
 
 def worker_env(redis_url: str) -> dict[str, str]:
-    env = dict(os.environ)
+    # Not DJANGO_SETTINGS_MODULE, which the Django tests leave in this process:
+    # Celery would load that project's settings, which the workers cannot import.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(
         RQ_REDIS_URL=redis_url,
         REDIS_URL=redis_url,
