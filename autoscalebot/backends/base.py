@@ -70,6 +70,10 @@ class Measurement:
     error: str | None = None
     queues: tuple[QueueSample, ...] = ()
     requests: RequestFigures | None = None
+    serving: int | None = None
+    """Dynos the platform says are up (Heroku's dyno states, Kubernetes' ready
+    replicas), set by the engine where the platform can say; None elsewhere,
+    and policies fall back on ``APP_BOOT_SECONDS``."""
 
     @property
     def queue_depth(self) -> int:

@@ -46,6 +46,9 @@ from autoscalebot.secrets import scrubber_for
 
 log = logging.getLogger(__name__)
 
+BOOT_POLL = 10.0
+"""Seconds between readiness reads while dynos boot (the count refresh otherwise)."""
+
 # A count no platform runs: an answer above it (or below zero, or not a whole
 # number) is a broken answer, never a count to act on.
 MAX_PLAUSIBLE_COUNT = 10_000
@@ -168,6 +171,7 @@ class Engine:
         # The count asked for by a scale call still waiting for its answer.
         self.in_flight_scale: int | None = None
         self.readiness: tuple[int, int] | None = None
+        self._readiness_at = -math.inf
         """(up, starting) dynos, as the platform last said (None where it cannot say)."""
         self._last_status: ev.Status | None = None
         # Snapshots are built and emitted under this lock: pause/resume emit
@@ -325,6 +329,7 @@ class Engine:
         self.scrubber.refresh()  # a rotated token file is masked from its first echo
         now = self.clock.monotonic()
         self._refresh_count()
+        self._follow_boot(now)
         measurement = self._measure()
         if measurement is None:  # no beat this time (the platform could not say where to look)
             if not self._quiet:
@@ -345,6 +350,8 @@ class Engine:
             self._emit_status()
             return
         bounds = self.bounds()
+        if self.readiness is not None:  # what serves, as the platform says
+            measurement = replace(measurement, serving=self.readiness[0])
         verdict = self._observe(measurement, bounds, now)
         self._streaks = verdict.streaks
         if not self._quiet:
@@ -677,8 +684,19 @@ class Engine:
             self._read_readiness()
         return None
 
+    def _follow_boot(self, now: float) -> None:
+        """While dynos boot (or the count moved since the platform last said), ask
+        again every few seconds, so "ready" is known when it happens, not at the
+        next count refresh."""
+        ready, current = self.readiness, self.current
+        if ready is None or current is None:
+            return
+        if (ready[1] > 0 or sum(ready) != current) and now - self._readiness_at >= BOOT_POLL:
+            self._read_readiness()
+
     def _read_readiness(self) -> None:
         """How many dynos serve and how many boot, where the platform says (optional)."""
+        self._readiness_at = self.clock.monotonic()
         ready = self._ask_scaler("readiness")
         if ready is None or not (
             isinstance(ready, tuple) and len(ready) == 2 and all(type(n) is int for n in ready)

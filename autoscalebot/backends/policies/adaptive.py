@@ -244,6 +244,10 @@ class AdaptivePolicy(LatencyPolicy):
         if m.requests is not None:
             self._learn(m.requests)
         self._track(current, now)
+        if m.serving is not None:
+            # The platform says which dynos are up: no guessing from the boot time.
+            self.serving = min(m.serving, current)
+            self.booting = deque((t, n) for t, n in self.booting if n > self.serving)
         self.last_now = now
         if current == 0 or self.serving == 0:
             # No dyno serves: a beat says nothing about the load (and would divide by
