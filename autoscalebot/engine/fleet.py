@@ -13,6 +13,7 @@ is idle, or right after the beat in flight.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 import math
@@ -184,7 +185,7 @@ class Fleet:
             for fid in later:
                 self._slots[fid].busy = True
         for fid in later:
-            self._pool.submit(lambda fid=fid: self._commands(fid))
+            self._pool.submit(functools.partial(self._commands, fid))
         while not self._stop.is_set():
             self._run_poked()
             now = self.clock.monotonic()
@@ -206,7 +207,7 @@ class Fleet:
                     if self._keep_lateness:
                         slot.lateness.append(now - due)
                         del slot.lateness[: -self._keep_lateness]
-                    self._pool.submit(lambda fid=fid: self._beat(fid))
+                    self._pool.submit(functools.partial(self._beat, fid))
                     nxt = due + interval
                 if nxt <= now:  # fell behind (a long stall): skip to the next slot ahead
                     nxt = due + math.ceil((now - due) / interval) * interval
@@ -229,7 +230,7 @@ class Fleet:
                 self._slots[fid].poked = False
                 self._slots[fid].busy = True
         for fid in ready:
-            self._pool.submit(lambda fid=fid: self._commands(fid))
+            self._pool.submit(functools.partial(self._commands, fid))
 
     def _beat(self, fid: str) -> None:
         slot = self._slots[fid]
