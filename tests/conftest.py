@@ -72,6 +72,28 @@ class MemoryScaler:
         pass
 
 
+def make_status(**changes: Any):
+    """An engine status snapshot with plain defaults; ``changes`` by field name."""
+    from autoscalebot.engine.events import Status
+
+    fields: dict[str, Any] = dict(
+        current=2,
+        target=2,
+        min=1,
+        max=4,
+        next_bounds_change=None,
+        next_bounds=None,
+        paused=False,
+        dry_run=False,
+        cooling_until=None,
+        hold_until=None,
+        problems=(),
+        last_reason="",
+        streaks={"fails": (0, 3), "passes": (0, 5)},
+    )
+    return Status(**(fields | changes))
+
+
 def make_settings(**overrides: Any):
     """Settings with a fake app and key; overrides use seed names."""
     raw = {"HEROKU_APP_NAME": "test-app", "HEROKU_API_KEY": "test-key", "TIME_ZONE": "UTC"}

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from autoscalebot.config import ConfigError
 from autoscalebot.engine import events as ev
 from autoscalebot.metrics import MetricsSink, serving_metrics
+from tests.conftest import make_status
 from tests.tui.tui_rig import make_settings
 
 AT = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -38,21 +39,9 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def status(**changes: object) -> ev.StatusChanged:
     fields: dict[str, object] = dict(
-        current=3,
-        target=4,
-        min=1,
-        max=6,
-        next_bounds_change=None,
-        next_bounds=None,
-        paused=True,
-        dry_run=False,
-        cooling_until=None,
-        hold_until=None,
-        problems=(),
-        last_reason="",
-        streaks={"fails": (2, 3), "passes": (0, 5)},
+        current=3, target=4, max=6, paused=True, streaks={"fails": (2, 3), "passes": (0, 5)}
     )
-    return ev.StatusChanged(at=AT, status=ev.Status(**(fields | changes)))  # type: ignore[arg-type]
+    return ev.StatusChanged(at=AT, status=make_status(**(fields | changes)))
 
 
 def beat(latency_ms: float | None, outcome: str) -> ev.Beat:
@@ -89,10 +78,7 @@ def test_events_become_gauges_and_counters_on_a_loopback_scrape() -> None:
         got = scrape(server.url)
     finally:
         server.close()
-    assert (
-        got[("autoscalebot_dynos", (("formation", "shop-web/web"),))]
-        == 3
-    )
+    assert got[("autoscalebot_dynos", (("formation", "shop-web/web"),))] == 3
     assert (
         got[
             (
@@ -120,10 +106,7 @@ def test_events_become_gauges_and_counters_on_a_loopback_scrape() -> None:
         ]
         == 6
     )
-    assert (
-        got[("autoscalebot_paused", (("formation", "shop-web/web"),))]
-        == 1
-    )
+    assert got[("autoscalebot_paused", (("formation", "shop-web/web"),))] == 1
     assert got[
         (
             "autoscalebot_heartbeat_latency_seconds",

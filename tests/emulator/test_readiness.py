@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +12,7 @@ from autoscalebot.backends.heroku import HerokuScaler
 from autoscalebot.emulator.heroku import HerokuEmulator
 from autoscalebot.engine import events as ev
 from autoscalebot.tui.widgets.dynos import DynosPanel
-from tests.conftest import make_settings
+from tests.conftest import make_settings, make_status
 
 API_KEY = "readiness-key-7b3f"
 BOOT = 30.0
@@ -61,34 +60,13 @@ def test_readiness_failures_are_scaler_errors(scaler: HerokuScaler, heroku: Hero
         scaler.readiness()
 
 
-@dataclasses.dataclass(frozen=True)
-class _StatusWithReadiness(ev.Status):
-    """The engine's Status plus the field the panel reads when the engine provides it."""
-
-    readiness: tuple[int, int] | None = None
-
-
 class _PanelApp(App[None]):
     def compose(self) -> ComposeResult:
         yield DynosPanel()
 
 
 def _status(readiness: tuple[int, int] | None) -> ev.Status:
-    return _StatusWithReadiness(
-        current=4,
-        target=4,
-        min=1,
-        max=6,
-        next_bounds_change=None,
-        next_bounds=None,
-        paused=False,
-        dry_run=False,
-        cooling_until=None,
-        hold_until=None,
-        problems=(),
-        last_reason="",
-        readiness=readiness,
-    )
+    return make_status(current=4, target=4, max=6, readiness=readiness)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from textual.widgets._toast import Toast
 from autoscalebot.backends.base import Notification
 from autoscalebot.engine import events as ev
 from autoscalebot.tui.describe import describe
+from tests.conftest import make_status
 from tests.tui.tui_rig import SLOW_THEN_FAST, log_texts, make_rig, screen_text, until
 
 pytestmark = pytest.mark.anyio
@@ -33,22 +34,8 @@ RAW = set("\x1b\x07\u2028\u2029\x85\x9b")
 
 
 def status(**changes: Any) -> ev.Status:
-    fields: dict[str, Any] = dict(
-        current=2,
-        target=3,
-        min=1,
-        max=4,
-        next_bounds_change=None,
-        next_bounds=None,
-        paused=False,
-        dry_run=False,
-        cooling_until=None,
-        hold_until=None,
-        problems=(),
-        last_reason="",
-        streaks={"fails": (1, 3), "passes": (0, 5)},
-    )
-    return ev.Status(**(fields | changes))
+    fields: dict[str, Any] = dict(target=3, streaks={"fails": (1, 3), "passes": (0, 5)})
+    return make_status(**(fields | changes))
 
 
 def toasts(app: Any) -> list[str]:
