@@ -17,18 +17,9 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from autoscalebot.config import ConfigError, default_config_path
-from autoscalebot.config.formations import formations_of
 from autoscalebot.engine.events import Stopped
 from autoscalebot.logfmt import LogfmtSink
-from autoscalebot.metrics import serving_metrics
-from autoscalebot.runtime import (
-    EngineThread,
-    add_arguments,
-    headless_sinks,
-    open_history,
-    resolve_settings,
-    serve_fleet,
-)
+from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_headless
 from autoscalebot.secrets import install_log_scrubber
 
 USAGE_ERROR = 2
@@ -114,16 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             install_log_scrubber(settings)  # secrets masked in every log line
             # The demo never writes the user's own file unless asked to.
             config_path = args.config or (None if args.demo else default_config_path())
-            # METRICS_PORT: a Prometheus endpoint, fed the same events, until exit.
-            metrics = stack.enter_context(serving_metrics(settings))
-            fleet = serve_fleet(
-                settings,
-                formations_of(settings),
-                headless_sinks(sink, metrics, None if args.demo else open_history(settings, stack)),
-                stack,
-                config_path=config_path,
-                demo=args.demo,
-            )
+            fleet = serve_headless(settings, sink, stack, config_path=config_path, demo=args.demo)
         except ConfigError as exc:
             print(f"autoscalebot: error: {exc}", file=sys.stderr)
             return USAGE_ERROR

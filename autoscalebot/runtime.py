@@ -301,3 +301,30 @@ def open_history(settings: Settings, stack: ExitStack) -> History | None:
         return None
     stack.callback(history.close)
     return history
+
+
+def serve_headless(
+    settings: Settings,
+    log: LogfmtSink,
+    stack: ExitStack,
+    *,
+    config_path: Path | None,
+    demo: bool = False,
+) -> Fleet:
+    """The headless bot, as ``autoscalebot`` and ``run_autoscalebot`` run it: every
+    formation of ``settings``, logging to ``log``, with its Prometheus endpoint
+    (``METRICS_PORT``), its history (not for the demo) and its control socket,
+    all closed with ``stack``. Raises ConfigError."""
+    from autoscalebot.config.formations import formations_of
+    from autoscalebot.metrics import serving_metrics
+
+    metrics = stack.enter_context(serving_metrics(settings))
+    history = None if demo else open_history(settings, stack)
+    return serve_fleet(
+        settings,
+        formations_of(settings),
+        headless_sinks(log, metrics, history),
+        stack,
+        config_path=config_path,
+        demo=demo,
+    )

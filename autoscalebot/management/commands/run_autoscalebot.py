@@ -19,16 +19,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from autoscalebot import __version__
 from autoscalebot.cli import USAGE_ERROR, run_headless
 from autoscalebot.config import ConfigError, Settings, default_config_path
-from autoscalebot.config.formations import formations_of
 from autoscalebot.logfmt import LogfmtSink
-from autoscalebot.runtime import (
-    EngineThread,
-    add_arguments,
-    headless_sinks,
-    open_history,
-    resolve_settings,
-    serve_fleet,
-)
+from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_headless
 
 # Django owns --settings (the Django settings module) and --version; the demo
 # would ignore the project's settings, so the command has no --demo.
@@ -79,12 +71,8 @@ class Command(BaseCommand):
         with ExitStack() as stack:
             try:
                 # The control channel, as the headless CLI serves it: consoles attach here.
-                fleet = serve_fleet(
-                    settings,
-                    formations_of(settings),
-                    headless_sinks(sink, None, open_history(settings, stack)),
-                    stack,
-                    config_path=options["config"] or default_config_path(),
+                fleet = serve_headless(
+                    settings, sink, stack, config_path=options["config"] or default_config_path()
                 )
             except ConfigError as exc:
                 raise CommandError(str(exc), returncode=USAGE_ERROR) from None
