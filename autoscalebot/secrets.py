@@ -193,7 +193,17 @@ def secret_values(settings: Any) -> list[str]:
                 password = None
             if password:
                 found.append(password)
+    # A bot of many formations: a formation may hold its own key (a settings module's FORMATIONS).
+    for entry in getattr(settings, "formations", ()) or ():
+        found.extend(secret_values(_Entry(entry)))
     return found
+
+
+class _Entry:
+    """One FORMATIONS entry read like settings (names in any case)."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.__dict__.update({str(k).lower(): v for k, v in entry.items()})
 
 
 def scrubber_for(settings: Any) -> Scrubber:

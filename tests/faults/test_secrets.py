@@ -231,3 +231,18 @@ def test_a_broker_password_in_a_url_setting_is_a_secret():
         heroku_api_url = "https://user:broker-pass-1234@api.example.com"
 
     assert "broker-pass-1234" in secret_values(WithBroker())
+
+
+def test_a_key_one_formation_holds_is_masked_in_every_log_line():
+    from autoscalebot.config import build_settings
+    from autoscalebot.secrets import scrubber_for
+
+    settings = build_settings(
+        {
+            "HEROKU_APP_NAME": "shop",
+            "HEROKU_API_KEY": "top-level-key-1234",
+            "FORMATIONS": [{"HEROKU_APP_NAME": "blog", "HEROKU_API_KEY": "blog-own-key-5678"}],
+        }
+    )
+    scrub = scrubber_for(settings)
+    assert scrub("401 for blog-own-key-5678 and top-level-key-1234") == "401 for [secret] and [secret]"
