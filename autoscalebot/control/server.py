@@ -355,7 +355,11 @@ class ControlServer:
             "process_type": f.process_type,
             "platform": f.platform,
             "config_note": f.config_note,
-            "settings": public_settings(settings) if settings is not None else {},
+            # Never a secret: the secret settings stay out, and a password inside
+            # another value (a URL's) is masked as everywhere else.
+            "settings": _scrubbed(engine, public_settings(settings))
+            if settings is not None
+            else {},
             "origins": dict(settings.origins) if settings is not None else {},
         }
 
@@ -534,6 +538,11 @@ def public_settings(settings: Any) -> dict[str, Any]:
         value = settings.value(spec.name)
         out[spec.name] = value.to_raw() if isinstance(value, Schedule) else value
     return out
+
+
+def _scrubbed(engine: Any, values: dict[str, Any]) -> dict[str, Any]:
+    scrubber = getattr(engine, "scrubber", None)
+    return scrubber.scrub(values) if scrubber is not None else values
 
 
 def _with_ref(command: Command, ref: str) -> Command:

@@ -278,3 +278,27 @@ def test_a_quiet_client_stays_attached_past_the_send_timeout(tmp_path: Path) -> 
     finally:
         conn.close()
         b.close()
+
+
+def test_the_hello_holds_no_secret_not_even_inside_a_url(tmp_path: Path) -> None:
+    from autoscalebot.config import build_settings
+
+    b = Bot(tmp_path / "bot.sock")
+    b.engine.settings = build_settings(
+        {
+            "HEROKU_APP_NAME": "shop",
+            "HEROKU_API_KEY": "k-not-sent-0001",
+            "HEARTBEAT_URL": "https://probe:hunter2-secret@shop.example.com/health",
+        }
+    )
+    from autoscalebot.secrets import scrubber_for
+
+    b.engine.scrubber = scrubber_for(b.engine.settings)
+    try:
+        conn = Connection(b.server.path)
+        conn.close()
+        text = str(conn.hello.settings)
+        assert "k-not-sent-0001" not in text and "hunter2-secret" not in text
+        assert "shop.example.com" in conn.hello.settings["HEARTBEAT_URL"]
+    finally:
+        b.close()
