@@ -111,7 +111,7 @@ class Formation:
         return f"{now} / {s.min}–{s.max}"
 
     def latency_text(self) -> str:
-        """The last beat: ``430 ms``, ``wait 1200 ms`` for a queue, or why it failed."""
+        """The last beat: ``430 ms``, ``wait 1200 ms, 14 jobs`` for a job queue, or why it failed."""
         if not self.beats:
             return "…"
         last = self.beats[-1]
@@ -120,6 +120,9 @@ class Formation:
         text = f"{last.latency_ms:.0f} ms"
         if last.status is not None and last.status >= 400:
             text += f" ({last.status})"
+        depth = getattr(last, "queue_depth", None)
+        if depth is not None:  # a job queue: its oldest job's wait, and the jobs waiting
+            return f"wait {text}, {depth} job{'s' if depth != 1 else ''}"
         return f"wait {text}" if self.queue else text
 
     def streak_text(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from autoscalebot.backends.base import ScalerError
+from autoscalebot.backends.base import Measurement, QueueSample, ScalerError
 from autoscalebot.engine.fleet import Fleet
 from autoscalebot.tui.app import AutoscaleApp
 from autoscalebot.tui.dashboard import Dashboard
@@ -71,9 +71,12 @@ async def test_the_overview_shows_a_row_per_formation_and_keeps_them_live(
         # The worker's beats measure a queue: its wait, and the streak that runs.
         assert row(rig.app, WORKER)[2:5] == ["2 / 1–8", "wait 1500 ms", "fails 2/3"]
         assert row(rig.app, BLOG)[3] != "300 ms"  # its heartbeat never answered
-        rig.beat(1)  # the worker's third slow beat: it scales up
+        rig.probes[WEB].default = Measurement(420.0, queues=(QueueSample("mail", 14, 420.0),))
+        rig.beat(1)
         await pilot.pause()
-        assert row(rig.app, WORKER)[2] == "3 / 1–8"
+        assert row(rig.app, WEB)[3] == "wait 420 ms, 14 jobs"  # the beat says it is a queue
+        rig.probes[WEB].default = 300.0
+        assert row(rig.app, WORKER)[2] == "3 / 1–8"  # its third slow beat scaled it up
         assert row(rig.app, WEB)[2] == "2 / 1–4"  # the others did not move
         rig.scalers[BLOG].fail_reads = [ScalerError("Heroku answered 503", kind="server")] * 20
         rig.beat(2)
