@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from autoscalebot import __version__
 from autoscalebot.cli import USAGE_ERROR, run_headless
 from autoscalebot.config import ConfigError, Settings, default_config_path
+from autoscalebot.config.formations import formations_of
 from autoscalebot.logfmt import LogfmtSink
 from autoscalebot.runtime import EngineThread, add_arguments, resolve_settings, serve_headless
 
@@ -105,8 +106,16 @@ class Command(BaseCommand):
             ) from None
         # Edits are saved where autoscalebot-tui saves them.
         config_path = options["config"] or default_config_path()
-        app = AutoscaleApp(settings, config_path=config_path, duration=options["duration"])
-        app.prepare_engine()  # a bad backend path: ConfigError, before the screen starts
+        try:
+            app = AutoscaleApp(
+                settings,
+                formations=formations_of(settings),  # AUTOSCALE_FORMATIONS: one engine each
+                config_path=config_path,
+                duration=options["duration"],
+            )
+            app.prepare_engine()  # a bad backend path: ConfigError, before the screen starts
+        except ConfigError as exc:
+            raise CommandError(str(exc), returncode=USAGE_ERROR) from None
         # Library warnings go to Textual's log while the console owns the terminal.
         handler = TextualHandler()
         logging.getLogger().addHandler(handler)
