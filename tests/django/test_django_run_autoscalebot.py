@@ -116,8 +116,9 @@ class FakeConsole:
 
     made: list[FakeConsole] = []
 
-    def __init__(self, settings, *, config_path, duration):
+    def __init__(self, settings, *, formations, config_path, duration):
         self.settings, self.config_path, self.duration = settings, config_path, duration
+        self.formations = formations
         self.calls: list[str] = []
         FakeConsole.made.append(self)
 
@@ -142,6 +143,7 @@ def test_console_gets_the_django_settings_and_is_stopped(monkeypatch, tmp_path):
     assert console.calls == ["prepare", "run", "stop"]
     assert (console.settings.heroku_app_name, console.settings.increment) == (APP, 2)
     assert console.duration == 5.0
+    assert list(console.formations) == [f"{APP}/web"]  # one engine per formation
     assert console.config_path == tmp_path / "xdg-config" / "autoscalebot" / "autoscalebot.toml"
 
 
