@@ -143,8 +143,9 @@ def _message(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def find_socket(explicit: Path | None) -> Path:
-    """The socket to talk to: ``--socket``, ``CONTROL_SOCKET``, the formation the
-    settings name, or the only live bot of this user. Raises :class:`NoBot`."""
+    """The socket to talk to: ``--socket``, ``CONTROL_SOCKET``, the bot that runs
+    the formation the settings name (its own socket, or a bot of many whose
+    hello lists it), or the only live bot of this user. Raises :class:`NoBot`."""
     from autoscalebot.control.paths import answers, live_sockets, runtime_dir
 
     if explicit is not None:
@@ -152,14 +153,18 @@ def find_socket(explicit: Path | None) -> Path:
     configured = os.environ.get("AUTOSCALE_CONTROL_SOCKET")
     if configured:
         return Path(configured).expanduser()
-    mine = _formation_socket()
-    if mine is not None and answers(mine):
-        return mine
+    mine = _my_formation()
+    if mine is not None and answers(mine[1]):
+        return mine[1]
     live = live_sockets()
     if len(live) == 1:
         return live[0]
     if not live:
         raise NoBot(f"no bot is listening for this user (looked in {runtime_dir()})")
+    if mine is not None:
+        running = [path for path in live if mine[0] in _formations_at(path)]
+        if len(running) == 1:
+            return running[0]
     names = ", ".join(str(p) for p in live)
     raise NoBot(
         f"several bots are listening ({names}): name one (autoscalebot ctl --socket PATH, "
@@ -167,16 +172,26 @@ def find_socket(explicit: Path | None) -> Path:
     )
 
 
-def _formation_socket() -> Path | None:
-    """The default socket of the formation this user's settings name, if they load."""
+def _formations_at(path: Path) -> set[str]:
+    try:
+        conn = Connection(path, timeout=1.0)
+    except NoBot:
+        return set()
+    conn.close()
+    return set(conn.hello.formations)
+
+
+def _my_formation() -> tuple[str, Path] | None:
+    """(formation id, its default socket) of what this user's settings name, if they load."""
     from autoscalebot.config import ConfigError, load_settings
+    from autoscalebot.config.formations import formation_id
     from autoscalebot.control.paths import default_socket
 
     try:
         settings = load_settings(env=dict(os.environ), require_platform=False)
     except (ConfigError, OSError):
         return None
-    return default_socket(settings)
+    return formation_id(settings), default_socket(settings)
 
 
 def _no_bot(args: argparse.Namespace, why: str) -> int:

@@ -302,3 +302,27 @@ def test_the_hello_holds_no_secret_not_even_inside_a_url(tmp_path: Path) -> None
         assert "shop.example.com" in conn.hello.settings["HEARTBEAT_URL"]
     finally:
         b.close()
+
+
+def test_with_several_bots_the_one_running_my_formation_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _own_runtime_dir: Path
+) -> None:
+    from autoscalebot.control.ctl import find_socket
+    from autoscalebot.control.paths import runtime_dir
+    from autoscalebot.control.server import Formation
+
+    folder = runtime_dir()
+    mine = Bot(folder / "formations.sock")  # a bot of many, whose hello lists shop/web
+    other = ControlServer(
+        folder / "blog-web.sock", Formation("blog/web", "blog", "web", "heroku", "")
+    ).bind()
+    other.start({})
+    try:
+        monkeypatch.setenv("HEROKU_APP_NAME", "shop")
+        assert find_socket(None) == folder / "formations.sock"
+        monkeypatch.setenv("HEROKU_APP_NAME", "nobody")
+        with pytest.raises(NoBot, match="several bots are listening"):
+            find_socket(None)
+    finally:
+        other.close()
+        mine.close()
