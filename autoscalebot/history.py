@@ -268,3 +268,43 @@ def traffic(
         rho = utilisation_from_mean(concurrency, sums[i] / counts[i] / service_ms)
         out.append(rho * dynos[i] * per_dyno)
     return datetime.fromtimestamp(start, UTC), out
+
+
+def recent_beats(formation: str, limit: int, path: Path | None = None) -> list[Any]:
+    """The newest ``limit`` beats recorded for ``formation``, as engine ``Beat``
+    events (oldest first), for a console that starts with the history on screen.
+
+    Read-only: a missing or unreadable file (or one of another schema) is no
+    history, never an error, and is never created or changed here.
+    """
+    from autoscalebot.engine import events as ev
+
+    path = path or default_path()
+    if limit <= 0 or not path.is_file():
+        return []
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        rows = db.execute(
+            "SELECT t, latency_ms, status, ok, dynos FROM beats WHERE formation = ? "
+            "ORDER BY t DESC LIMIT ?",
+            (formation, limit),
+        ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        db.close()
+    return [
+        ev.Beat(
+            at=datetime.fromtimestamp(t, UTC),
+            latency_ms=ms,
+            status=status,
+            error=None if ok else "recorded as failed",
+            outcome="ok" if ok else "fail",
+            streaks={},
+            current=dynos,
+        )
+        for t, ms, status, ok, dynos in reversed(rows)
+    ]

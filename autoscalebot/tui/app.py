@@ -206,6 +206,19 @@ class AutoscaleApp(App[int]):
         self.formations[fid] = formation
         return formation
 
+    def preload_history(self) -> int:
+        """Put the beats the bot recorded earlier (its local history) on screen
+        before the first live one; returns how many. Standalone only: an
+        attached console gets the running bot's own recent beats."""
+        from autoscalebot.history import recent_beats
+
+        loaded = 0
+        for formation in self.formations.values():
+            beats = recent_beats(formation.id, formation.beats.maxlen or 0)
+            formation.take_beats(beats, len(beats))
+            loaded += len(beats)
+        return loaded
+
     @property
     def first(self) -> Formation:
         """The first formation (the only one, for a bot of one)."""

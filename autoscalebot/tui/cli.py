@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                 stop_timeout=0.0,
             )
             app.prepare_engine()
+            if not args.demo:
+                app.preload_history()  # what the bot recorded before, until live beats follow
         except ConfigError as exc:
             print(f"autoscalebot-tui: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
