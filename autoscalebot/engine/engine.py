@@ -172,6 +172,7 @@ class Engine:
         self.in_flight_scale: int | None = None
         self.readiness: tuple[int, int] | None = None
         self._readiness_at = -math.inf
+        self._readiness_count: int | None = None  # the count when readiness was last read
         """(up, starting) dynos, as the platform last said (None where it cannot say)."""
         self._last_status: ev.Status | None = None
         # Snapshots are built and emitted under this lock: pause/resume emit
@@ -691,12 +692,15 @@ class Engine:
         ready, current = self.readiness, self.current
         if ready is None or current is None:
             return
-        if (ready[1] > 0 or sum(ready) != current) and now - self._readiness_at >= BOOT_POLL:
+        scaled_since = current != self._readiness_count
+        booting = ready[1] > 0 or sum(ready) != current
+        if scaled_since or (booting and now - self._readiness_at >= BOOT_POLL):
             self._read_readiness()
 
     def _read_readiness(self) -> None:
         """How many dynos serve and how many boot, where the platform says (optional)."""
         self._readiness_at = self.clock.monotonic()
+        self._readiness_count = self.current
         ready = self._ask_scaler("readiness")
         if ready is None or not (
             isinstance(ready, tuple) and len(ready) == 2 and all(type(n) is int for n in ready)

@@ -54,7 +54,9 @@ def test_readiness_reaches_status_and_policy_and_is_followed_while_booting(harne
 
     h.engine.submit(ForceScale(to=4))
     h.engine.apply_commands()
-    h.beats(*[300.0] * 4)  # 20 s: the new dynos still boot
+    h.beats(300.0)  # the beat right after the scale asks what serves now
+    assert h.engine.status().readiness == (2, 2)
+    h.beats(*[300.0] * 3)  # 20 s: the new dynos still boot
     assert h.engine.status().readiness == (2, 2) and policy.serving[-1] == 2
     reads = scaler.readiness_reads
     h.beats(*[300.0] * 4)  # 40 s after the scale: up
