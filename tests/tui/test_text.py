@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.widgets import Input
 from textual.widgets._toast import Toast
 
@@ -193,3 +194,24 @@ async def test_the_editor_shows_a_long_schedule_in_full(tmp_path: Path) -> None:
     full = "0:00=1, 7:30=2, 9:00=3, 12:00=4, 18:00=2, 22:00=1"
     assert field.disabled and field.value == full
     assert full in text
+
+
+async def test_a_queue_beat_says_the_oldest_jobs_wait_and_how_many_wait() -> None:
+    from datetime import UTC, datetime
+
+    from autoscalebot.tui.widgets import LatencyChart
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LatencyChart(id="latency")
+
+    app = One()
+    async with app.run_test(size=(100, 10)) as pilot:
+        chart = app.query_one(LatencyChart)
+        at = datetime(2026, 1, 5, tzinfo=UTC)
+        chart.add_beats([ev.Beat(at, 4200.0, None, None, "fail", {}, 2, queue_depth=14)], 1)
+        await pilot.pause()
+        assert "oldest job waited 4200 ms, 14 jobs waiting" in str(chart.render())
+        chart.add_beats([ev.Beat(at, 90.0, 200, None, "ok", {}, 2, request_queue_ms=35.0)], 1)
+        await pilot.pause()
+        assert "last 90 ms, request queue p95 35 ms" in str(chart.render())

@@ -126,8 +126,17 @@ class LatencyChart(Widget):
             )
             if last.status is not None and last.status >= 400:
                 shown += f" (status {last.status})"
-            text.append("last ", dim)
+            # A job queue's beat: the wait is the oldest job's; say how many wait.
+            queue = last.queue_depth is not None
+            text.append("oldest job waited " if queue else "last ", dim)
             text.append(shown, style(f"latency--{last.outcome}") + Style(bold=True))
+            if queue:
+                text.append(
+                    f", {last.queue_depth} {'job' if last.queue_depth == 1 else 'jobs'} waiting",
+                    dim,
+                )
+            elif last.request_queue_ms is not None:
+                text.append(f", request queue p95 {last.request_queue_ms:.0f} ms", dim)
             text.append("  ")
         else:
             text.append("waiting for the first beat  ", dim)
