@@ -208,10 +208,26 @@ class LoadGenerator:
             due += self._random.expovariate(rate)
             if due >= end or self._stop.wait(max(0.0, due - time.monotonic())):
                 return
-            if not self._slots.acquire(blocking=False):
-                self.skipped += 1
-                continue
-            self._pool.submit(self._one)
+            self._send()
+
+    def replay(self, rates: list[float], step_s: float) -> None:
+        """Play a trace: ``rates[i]`` requests a second during step ``i`` (blocks until it ends).
+
+        The arrivals are drawn up front (:func:`arrival_offsets`), so the
+        count follows the trace whatever the app's latency; ``stop`` ends it early.
+        """
+        start = time.monotonic()
+        for offset in arrival_offsets(rates, step_s, self._random):
+            if self._stop.wait(max(0.0, start + offset - time.monotonic())):
+                return
+            self._send()
+        self._stop.wait(max(0.0, start + len(rates) * step_s - time.monotonic()))
+
+    def _send(self) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.skipped += 1
+            return
+        self._pool.submit(self._one)
 
     def _one(self) -> None:
         started = time.monotonic()
@@ -228,6 +244,24 @@ class LoadGenerator:
     def stop(self) -> None:
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def arrival_offsets(rates: list[float], step_s: float, rng: random.Random) -> list[float]:
+    """Poisson arrival times (seconds from the start) for a piecewise-constant rate.
+
+    Each step draws afresh from its own start: the exponential is memoryless,
+    so this is exactly a Poisson process whose rate changes at the steps.
+    """
+    out: list[float] = []
+    for i, rate in enumerate(rates):
+        if rate <= 0.0:
+            continue
+        end = (i + 1) * step_s
+        due = i * step_s + rng.expovariate(rate)
+        while due < end:
+            out.append(due)
+            due += rng.expovariate(rate)
+    return out
 
 
 @dataclass
@@ -252,6 +286,8 @@ class BotProcess:
         keep = {"PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "TZ"}
         self.env = {k: v for k, v in os.environ.items() if k in keep}
         self.env["XDG_CONFIG_HOME"] = str(workdir / "config")
+        # Its own history file: bots run side by side (tests, benchmarks) must not share one.
+        self.env["XDG_DATA_HOME"] = str(workdir / "data")
         self.env["PYTHONUNBUFFERED"] = "1"
         self.lines: list[LogLine] = []
         self.stderr_path = workdir / "bot.stderr"
@@ -357,6 +393,13 @@ class Scenario:
             "SCALING_BACKEND": "gunicorn",
             "GUNICORN_PIDFILE": server.pidfile,
             "HEARTBEAT_URL": server.url,
+            "COUNT_REFRESH_IN_SECONDS": 1,
+            **self.decision_settings(),
+        }
+
+    def decision_settings(self) -> dict[str, Any]:
+        """The settings the decision depends on (the simulator runs with the same ones)."""
+        return {
             "HEARTBEAT_INTERVAL_IN_SECONDS": self.interval,
             "MAX_RESPONSE_TIME_IN_MS": self.max_ms,
             "MIN_RESPONSE_TIME_IN_MS": self.min_ms,
@@ -364,7 +407,6 @@ class Scenario:
             "NUMBER_OF_PASSES_TO_SCALE_DOWN_AFTER": self.passes,
             "MIN_DYNOS": self.min_workers,
             "MAX_DYNOS": self.max_workers,
-            "COUNT_REFRESH_IN_SECONDS": 1,
         }
 
 
