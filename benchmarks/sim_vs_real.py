@@ -12,7 +12,7 @@ The same short trace (about 70 s of real time) is played twice per policy:
 - through the real closed loop (``tests/closed_loop/harness.py``): gunicorn
   with sync workers sleeping the service time, a seeded Poisson load
   replaying the trace on loopback, and the real ``autoscalebot --headless``
-  scaling the workers with TTIN/TTOU. One run per policy.
+  scaling the workers with TTIN/TTOU. ``--real-runs`` per policy (one by default).
 
 It prints, per policy, the share of requests slower than
 MAX_RESPONSE_TIME_IN_MS (failed or skipped requests count as slow), the
@@ -133,10 +133,10 @@ class RealRun:
     slow_pct: float
     worker_s: float
     first_up_s: float | None
-    peak: int
-    scales: int
-    requests: int
-    skipped: int
+    peak: float
+    scales: float
+    requests: float
+    skipped: float
     plan: Plan
 
 
@@ -194,6 +194,21 @@ def run_real(workdir: Path, setup: Setup, trace: traces.Trace, seed: int) -> Rea
         requests=len(mine),
         skipped=load.skipped,
         plan=Plan(setup.min_workers, tuple((t, b) for t, _, b in scales)),
+    )
+
+
+def mean_run(runs: list[RealRun]) -> RealRun:
+    """The mean of several real runs (first added worker: the median); the first one's plan."""
+    firsts = [r.first_up_s for r in runs if r.first_up_s is not None]
+    return RealRun(
+        slow_pct=statistics.fmean(r.slow_pct for r in runs),
+        worker_s=statistics.fmean(r.worker_s for r in runs),
+        first_up_s=statistics.median(firsts) if firsts else None,
+        peak=statistics.fmean(r.peak for r in runs),
+        scales=statistics.fmean(r.scales for r in runs),
+        requests=statistics.fmean(r.requests for r in runs),
+        skipped=statistics.fmean(r.skipped for r in runs),
+        plan=runs[0].plan,
     )
 
 
@@ -284,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trace", choices=("step", "diurnal"), default="step")
     parser.add_argument("--policies", default="streak,adaptive")
-    parser.add_argument("--sim-seeds", type=int, default=20)
+    parser.add_argument("--sim-seeds", type=int, default=20, help="simulated runs per policy")
+    parser.add_argument(
+        "--real-runs", type=int, default=1, help="real runs per policy (about 75 s each)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--boot-seconds",
@@ -294,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     unknown = [p for p in policies if runner.policy_name(p) not in runner.POLICIES]
-    if unknown or not 1 <= args.sim_seeds <= 1000:
+    if unknown:
         print(f"sim_vs_real: error: --policies: unknown {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    if not 1 <= args.sim_seeds <= 1000 or not 1 <= args.real_runs <= 20:
+        print("sim_vs_real: error: --sim-seeds 1-1000, --real-runs 1-20", file=sys.stderr)
         return 2
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="autoscalebot-sim-vs-real-") as tmp:
@@ -321,15 +342,18 @@ def main(argv: list[str] | None = None) -> int:
             f"fail > {setup.max_ms:g} ms x{setup.fails}, "
             f"pass < {setup.min_ms:g} ms x{setup.passes}, workers {setup.min_workers}-"
             f"{setup.max_workers}; slow: a request over {setup.max_ms:g} ms; sim: mean of "
-            f"{args.sim_seeds} seeds, real: one run\n"
+            f"{args.sim_seeds} seeds, real: mean of {args.real_runs} run(s)\n"
         )
         rows, why = [], []
         for policy in policies:
             one = dataclasses.replace(setup, policy=policy)
             sim = run_sim(one, trace, args.sim_seeds)
-            workdir = Path(tmp) / policy
-            workdir.mkdir()
-            real = run_real(workdir, one, trace, args.seed)
+            runs = []
+            for i in range(args.real_runs):
+                workdir = Path(tmp) / f"{policy}-{i}"
+                workdir.mkdir()
+                runs.append(run_real(workdir, one, trace, args.seed + i))
+            real = mean_run(runs)
             rows.append(
                 (
                     policy,
@@ -344,19 +368,23 @@ def main(argv: list[str] | None = None) -> int:
                     _s(sim.first_up_s),
                     _s(real.first_up_s),
                     f"{sim.peak:.1f}",
-                    str(real.peak),
+                    f"{real.peak:.1f}",
                     f"{sim.scales:.1f}",
-                    str(real.scales),
+                    f"{real.scales:.1f}",
                 )
             )
-            replay = runner.run_plan(sim_scenario(one, trace, args.seed), real.plan, "")
+            replayed = statistics.fmean(
+                runner.run_plan(sim_scenario(one, trace, args.seed), r.plan, "").metrics.slow_pct
+                for r in runs
+            )
+            pooled = statistics.fmean(pooled_slow_pct(one, trace, r.plan) for r in runs)
             why.append(
                 (
                     policy,
-                    f"{replay.metrics.slow_pct:.1f}",
-                    f"{pooled_slow_pct(one, trace, real.plan):.1f}",
+                    f"{replayed:.1f}",
+                    f"{pooled:.1f}",
                     f"{real.slow_pct:.1f}",
-                    f"{real.requests} (+{real.skipped} skipped)",
+                    f"{real.requests:.0f} (+{real.skipped:.0f} skipped)",
                 )
             )
     print(
