@@ -288,6 +288,11 @@ class BotProcess:
         self.env["XDG_CONFIG_HOME"] = str(workdir / "config")
         # Its own history file: bots run side by side (tests, benchmarks) must not share one.
         self.env["XDG_DATA_HOME"] = str(workdir / "data")
+        # And its own control socket: a bot of the same formation elsewhere on the
+        # machine (another test, a benchmark) would rightly make it refuse to start.
+        run = workdir / "run"
+        run.mkdir(mode=0o700, exist_ok=True)
+        self.env["XDG_RUNTIME_DIR"] = str(run)
         self.env["PYTHONUNBUFFERED"] = "1"
         self.lines: list[LogLine] = []
         self.stderr_path = workdir / "bot.stderr"
