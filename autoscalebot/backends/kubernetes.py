@@ -204,7 +204,9 @@ class KubernetesScaler(BaseBackend):
         wanted = spec.get("replicas", 0) if isinstance(spec, dict) else None
         ready = status.get("readyReplicas", 0) if isinstance(status, dict) else 0
         if not all(type(n) is int and n >= 0 for n in (wanted, ready)):
-            raise ScalerError("Kubernetes answered without a Deployment's replicas", kind="protocol")
+            raise ScalerError(
+                "Kubernetes answered without a Deployment's replicas", kind="protocol"
+            )
         assert isinstance(wanted, int) and isinstance(ready, int)
         return ready, max(0, wanted - ready)
 

@@ -37,7 +37,11 @@ class ConsoleBackend(BaseBackend):
 
     def send(self, notification: Notification) -> None:
         stream = self.stream or sys.stdout
-        print(f"{notification.at:%Y-%m-%d %H:%M:%S} {subject(notification)}: {notification}", file=stream, flush=True)
+        print(
+            f"{notification.at:%Y-%m-%d %H:%M:%S} {subject(notification)}: {notification}",
+            file=stream,
+            flush=True,
+        )
 
 
 class LoggerBackend(BaseBackend):

@@ -53,7 +53,9 @@ def formations_of(settings: Settings) -> dict[str, Settings]:
                 raise ConfigError(
                     f"FORMATIONS[{label}].{key}",
                     "is not a setting of a formation",
-                    f"Did you mean {close[0]}?" if close else "See the settings table in the README.",
+                    f"Did you mean {close[0]}?"
+                    if close
+                    else "See the settings table in the README.",
                 )
             if spec.secret and from_toml:
                 raise ConfigError(

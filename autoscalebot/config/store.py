@@ -85,7 +85,9 @@ def _set(doc: TOMLDocument, spec: Setting, value: Any) -> None:
     if isinstance(value, tuple):
         value = list(value)
     if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 400, as the user wrote it, not 400.0 (read back as a number all the same)
+        value = int(
+            value
+        )  # 400, as the user wrote it, not 400.0 (read back as a number all the same)
     if value is None:  # absent means the default
         if key in doc:
             del doc[key]

@@ -74,7 +74,12 @@ def test_the_bot_probes_the_django_view_and_scales_down_through_the_emulator(sit
         if events[0]["event"] == "start"
         else next(e for e in events if e["event"] == "start")
     )
-    assert (start["app"], start["dynos"], start["min"], start["max"]) == (f"{APP}/web", "2", "1", "2")
+    assert (start["app"], start["dynos"], start["min"], start["max"]) == (
+        f"{APP}/web",
+        "2",
+        "1",
+        "2",
+    )
     beats = [e for e in events if e["event"] == "beat"]
     assert len(beats) >= 5
     assert all(b["status"] == "200" and b["outcome"] == "pass" for b in beats), beats

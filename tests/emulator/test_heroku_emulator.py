@@ -36,7 +36,9 @@ HTTPX_OPTIONS: dict[str, Any] = {"trust_env": False, "verify": ssl.create_defaul
 def validator_for() -> Any:
     """Return a function making a Draft 4 validator for ``#/definitions/<name>``."""
     if not SCHEMA_PATH.exists():
-        pytest.skip("the Heroku platform API schema (shared/heroku, beside the checkout) is not here")
+        pytest.skip(
+            "the Heroku platform API schema (shared/heroku, beside the checkout) is not here"
+        )
     return heroku_schema.validator_for
 
 

@@ -78,7 +78,9 @@ def heroku(now: list[float]) -> Iterator[HerokuEmulator]:
 def checker() -> Iterator[ResponseChecker]:
     """Every Heroku answer, checked against the schema; any problem fails the test."""
     if not SCHEMA_PATH.exists():
-        pytest.skip("the Heroku platform API schema (shared/heroku, beside the checkout) is not here")
+        pytest.skip(
+            "the Heroku platform API schema (shared/heroku, beside the checkout) is not here"
+        )
     found = ResponseChecker()
     yield found
     assert not found.failures, "\n".join(found.failures)

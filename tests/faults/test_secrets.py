@@ -245,4 +245,6 @@ def test_a_key_one_formation_holds_is_masked_in_every_log_line():
         }
     )
     scrub = scrubber_for(settings)
-    assert scrub("401 for blog-own-key-5678 and top-level-key-1234") == "401 for [secret] and [secret]"
+    assert (
+        scrub("401 for blog-own-key-5678 and top-level-key-1234") == "401 for [secret] and [secret]"
+    )

@@ -154,7 +154,9 @@ def test_sigterm_during_a_scale_call_logs_its_outcome_and_restart_goes_on(
     assert "dynos=2" in again.events("start")[0]
 
 
-def test_relative_heartbeat_url_with_the_api_rate_limited_is_not_a_slow_app(run_cli, heroku, heartbeat):
+def test_relative_heartbeat_url_with_the_api_rate_limited_is_not_a_slow_app(
+    run_cli, heroku, heartbeat
+):
     heroku.set_rate_limit_remaining(0)
     cli = run_cli(quantity=1)  # HEARTBEAT_URL is a path: the app's URL must come from the API
     assert cli.wait_for(lambda: cli.events("trouble"), timeout=15)
