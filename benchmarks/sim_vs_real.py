@@ -10,7 +10,8 @@ The same short trace (about 70 s of real time) is played twice per policy:
   machine (SIGTTIN until a new worker answers), the same heartbeat interval,
   thresholds and bounds; the mean over ``--sim-seeds`` seeds;
 - through the real closed loop (``tests/closed_loop/harness.py``): gunicorn
-  with sync workers sleeping the service time, a seeded Poisson load
+  with sync workers sleeping the service time (fixed, or with ``--service
+  exp`` exponential as in the model), a seeded Poisson load
   replaying the trace on loopback, and the real ``autoscalebot --headless``
   scaling the workers with TTIN/TTOU. ``--real-runs`` per policy (one by default).
 
@@ -63,6 +64,7 @@ from tests.closed_loop.harness import (  # noqa: E402
 
 MAX_IN_FLIGHT = 200  # the load generator's bound; requests beyond it are skipped (slow)
 REQUEST_TIMEOUT_S = 10.0
+APPS = {"fixed": "wsgi_app:app", "exp": "wsgi_exp_app:app"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Setup(Scenario):
     down_window_s: float = 7.0  # adaptive's 420 s, compressed as the heartbeat is (30 s -> 0.5 s)
     boot_s: float = 0.01
     policy: str = "streak"
+    app: str = "wsgi_app:app"  # fixed service time; wsgi_exp_app:app draws it, as the model does
 
     def decision_settings(self) -> dict[str, Any]:
         return super().decision_settings() | {
@@ -152,7 +155,9 @@ def worker_seconds(samples: list[tuple[float, int]], start: float, end: float) -
 
 def run_real(workdir: Path, setup: Setup, trace: traces.Trace, seed: int) -> RealRun:
     """One policy through real gunicorn; everything started here is stopped before returning."""
-    server = GunicornServer(workdir, workers=setup.min_workers, service_ms=setup.service_ms)
+    server = GunicornServer(
+        workdir, workers=setup.min_workers, service_ms=setup.service_ms, app=setup.app
+    )
     server.start()
     bot = load = sampler = None
     try:
@@ -299,6 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trace", choices=("step", "diurnal"), default="step")
     parser.add_argument("--policies", default="streak,adaptive")
+    parser.add_argument(
+        "--service",
+        choices=("fixed", "exp"),
+        default="fixed",
+        help="the real app's service time: a fixed sleep, or exponential as the model has it",
+    )
     parser.add_argument("--sim-seeds", type=int, default=20, help="simulated runs per policy")
     parser.add_argument(
         "--real-runs", type=int, default=1, help="real runs per policy (about 75 s each)"
@@ -324,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         if boot is None:
             (Path(tmp) / "boot").mkdir()
             boot = measure_boot(Path(tmp) / "boot")
-        setup = Setup(boot_s=boot)
+        setup = Setup(boot_s=boot, app=APPS[args.service])
         trace = make_trace(args.trace, args.seed)
         mean = statistics.fmean(trace.rps)
         print(
@@ -333,8 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             "heartbeats in the simulator)"
         )
         print(
-            f"app: {setup.service_ms:g} ms a request (real: fixed sleep; model: exponential "
-            f"mean), 1 request per worker at once, worker boot {boot * 1000:.0f} ms"
+            f"app: {setup.service_ms:g} ms a request (real: {args.service}; model: exponential), "
+            f"1 request per worker at once, worker boot {boot * 1000:.0f} ms"
             + (" (measured)" if args.boot_seconds is None else "")
         )
         print(

@@ -65,12 +65,24 @@ def _stop_process(proc: subprocess.Popen[Any], *, grace: float) -> None:
 
 
 class GunicornServer:
-    """``python -m gunicorn`` serving :mod:`wsgi_app` with sync workers on 127.0.0.1."""
+    """``python -m gunicorn`` serving :mod:`wsgi_app` with sync workers on 127.0.0.1.
 
-    def __init__(self, workdir: Path, *, workers: int = 1, service_ms: float = 50.0) -> None:
+    ``app``: another WSGI app of this folder, e.g. ``wsgi_exp_app:app``
+    (exponential service times).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        workers: int = 1,
+        service_ms: float = 50.0,
+        app: str = "wsgi_app:app",
+    ) -> None:
         self.workdir = workdir
         self.workers = workers
         self.service_ms = service_ms
+        self.app = app
         self.pidfile = workdir / "gunicorn.pid"
         self.logfile = workdir / "gunicorn.log"
         self.port = 0
@@ -104,7 +116,7 @@ class GunicornServer:
                 "256",
                 "--log-level",
                 "warning",
-                "wsgi_app:app",
+                self.app,
             ]
             env = dict(os.environ, SERVICE_MS=str(self.service_ms))
             with self.logfile.open("ab") as log:
