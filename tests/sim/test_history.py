@@ -97,3 +97,25 @@ def test_simulate_says_when_there_is_no_history(tmp_path, capsys):
     assert main(["--trace", "history", "--history", str(tmp_path / "none.sqlite3")]) == 2
     err = capsys.readouterr().err
     assert "--trace" in err and "no history" in err
+
+
+def test_a_bot_never_waits_on_another_bots_history(tmp_path):
+    import time
+
+    from autoscalebot.engine import events as ev
+
+    path = tmp_path / "history.sqlite3"
+    one, other = History(path), History(path)
+    beat = ev.Beat(datetime(2026, 1, 5, tzinfo=UTC), 100.0, 200, None, "ok", {}, 1)
+    # The other bot holds the write lock (a long transaction of its own).
+    other._db.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    one.record(beat, "shop/web")
+    assert time.monotonic() - started < 1.0  # a moment, not a stalled beat
+    assert one.dropped == 1
+    other._db.rollback()
+    one.record(beat, "shop/web")
+    other.record(beat, "blog/web")
+    assert len(one.beats("shop/web")) == 1 and len(one.beats("blog/web")) == 1
+    one.close()
+    other.close()
