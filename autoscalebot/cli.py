@@ -112,12 +112,17 @@ def main(argv: list[str] | None = None) -> int:
         duration = args.duration or (DEMO_SECONDS if args.demo else None)
         if args.demo:
             print(
-                f"autoscalebot: the demo runs {duration / 60:g} min (--duration SECONDS to change); "
+                f"autoscalebot: the demo runs {_length(duration)} (--duration SECONDS to change); "
                 "Ctrl-C stops it. Watch it live: autoscalebot-tui --attach (another terminal).",
                 file=sys.stderr,
                 flush=True,
             )
         return run_headless(EngineThread(fleet), sink, duration=duration)
+
+
+def _length(seconds: float) -> str:
+    """``10 min`` or ``30 s``, as a person says it."""
+    return f"{seconds / 60:.3g} min" if seconds >= 120 else f"{seconds:.3g} s"
 
 
 def run_headless(runner: EngineThread, sink: LogfmtSink, *, duration: float | None = None) -> int:

@@ -116,7 +116,7 @@ def test_demo_scales_up_under_the_surge_and_stops_by_itself():
     out = cli("--demo", "--duration", "30", timeout=60)
     assert out.returncode == 0, out.stderr
     # A newcomer is told how long it runs and how to stop it.
-    assert "the demo runs 0.5 min" in out.stderr and "Ctrl-C stops it" in out.stderr
+    assert "the demo runs 30 s" in out.stderr and "Ctrl-C stops it" in out.stderr
     ups = [
         line
         for line in out.stdout.splitlines()
