@@ -212,23 +212,17 @@ def open_control(
 
 def _refuse_a_second_bot(path: Path, formations: Mapping[str, Settings]) -> None:
     """One bot per formation on a machine: two would undo each other's scaling."""
-    from autoscalebot.control.client import Connection, NoBot
-    from autoscalebot.control.paths import live_sockets
+    from autoscalebot.control.client import running_bots
     from autoscalebot.control.server import SocketInUse
 
-    for other in live_sockets(path.parent):
+    for other, hello in running_bots(path.parent):
         if other == path:
             continue  # binding says so, naming the pid
-        try:
-            conn = Connection(other, timeout=1.0)
-        except NoBot:
-            continue
-        conn.close()
-        shared = sorted(set(conn.hello.formations) & set(formations))
+        shared = sorted(set(hello.formations) & set(formations))
         if shared:
             raise SocketInUse(
                 "CONTROL_SOCKET",
-                f"another bot (pid {conn.hello.pid}) already runs {', '.join(shared[:5])} "
+                f"another bot (pid {hello.pid}) already runs {', '.join(shared[:5])} "
                 f"and serves {other}",
                 "Attach to it with 'autoscalebot-tui --attach', or stop it first "
                 "(one bot per formation: two would undo each other's scaling).",

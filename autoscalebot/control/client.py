@@ -181,6 +181,28 @@ class Connection:
             self.sock.close()
 
 
+def running_bots(folder: Path | None = None) -> list[tuple[Path, Hello]]:
+    """Every bot answering on a socket in ``folder`` (default: this user's
+    runtime folder), with what it says about itself; sockets nobody answers
+    on are left out."""
+    from autoscalebot.control.paths import SOCKET_SUFFIX, runtime_dir
+
+    folder = folder or runtime_dir()
+    try:
+        candidates = sorted(folder.glob(f"*{SOCKET_SUFFIX}"))
+    except OSError:
+        return []
+    found = []
+    for path in candidates:
+        try:
+            conn = Connection(path, timeout=1.0)
+        except NoBot:
+            continue
+        conn.close()
+        found.append((path, conn.hello))
+    return found
+
+
 def command_message(command: Command) -> dict[str, Any]:
     """The wire form of an engine command (the inverse of ``server.to_command``)."""
     if isinstance(command, Pause):

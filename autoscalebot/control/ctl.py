@@ -146,7 +146,8 @@ def find_socket(explicit: Path | None) -> Path:
     """The socket to talk to: ``--socket``, ``CONTROL_SOCKET``, the bot that runs
     the formation the settings name (its own socket, or a bot of many whose
     hello lists it), or the only live bot of this user. Raises :class:`NoBot`."""
-    from autoscalebot.control.paths import answers, live_sockets, runtime_dir
+    from autoscalebot.control.client import running_bots
+    from autoscalebot.control.paths import answers, runtime_dir
 
     if explicit is not None:
         return explicit
@@ -156,29 +157,20 @@ def find_socket(explicit: Path | None) -> Path:
     mine = _my_formation()
     if mine is not None and answers(mine[1]):
         return mine[1]
-    live = live_sockets()
-    if len(live) == 1:
-        return live[0]
-    if not live:
+    bots = running_bots()
+    if len(bots) == 1:
+        return bots[0][0]
+    if not bots:
         raise NoBot(f"no bot is listening for this user (looked in {runtime_dir()})")
     if mine is not None:
-        running = [path for path in live if mine[0] in _formations_at(path)]
+        running = [path for path, hello in bots if mine[0] in hello.formations]
         if len(running) == 1:
             return running[0]
-    names = ", ".join(str(p) for p in live)
+    names = ", ".join(str(path) for path, _ in bots)
     raise NoBot(
         f"several bots are listening ({names}): name one (autoscalebot ctl --socket PATH, "
         "autoscalebot-tui --attach PATH)"
     )
-
-
-def _formations_at(path: Path) -> set[str]:
-    try:
-        conn = Connection(path, timeout=1.0)
-    except NoBot:
-        return set()
-    conn.close()
-    return set(conn.hello.formations)
 
 
 def _my_formation() -> tuple[str, Path] | None:

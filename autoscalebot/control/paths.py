@@ -71,13 +71,3 @@ def answers(path: Path, timeout: float = 0.5) -> bool:
     finally:
         probe.close()
     return True
-
-
-def live_sockets(folder: Path | None = None) -> list[Path]:
-    """The sockets in ``folder`` (default :func:`runtime_dir`) that a bot answers on."""
-    folder = folder or runtime_dir()
-    try:
-        candidates = sorted(folder.glob(f"*{SOCKET_SUFFIX}"))
-    except OSError:
-        return []
-    return [path for path in candidates if answers(path)]

@@ -75,22 +75,16 @@ def attach_target(args: argparse.Namespace, stack: ExitStack) -> Path | None:
 
 def _bot_of_any(settings: Settings, formations: set[str]) -> Path | None:
     """The socket of a bot on this machine that already runs one of ``formations``."""
-    from autoscalebot.control.client import Connection, NoBot
-    from autoscalebot.control.paths import answers, live_sockets, runtime_dir
+    from autoscalebot.control.client import running_bots
+    from autoscalebot.control.paths import answers
 
     if settings.control_socket:
         configured = Path(str(settings.control_socket)).expanduser()
         if answers(configured):
             return configured
-    for path in live_sockets(runtime_dir()):
-        try:
-            conn = Connection(path, timeout=1.0)
-        except NoBot:
-            continue
-        conn.close()
-        if formations & set(conn.hello.formations):
-            return path
-    return None
+    return next(
+        (path for path, hello in running_bots() if formations & set(hello.formations)), None
+    )
 
 
 def run_attached(path: Path, args: argparse.Namespace, *, automatic: bool) -> int:
