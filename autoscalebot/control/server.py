@@ -276,8 +276,6 @@ class ControlServer:
             log.warning("control client %d fell behind; dropped", client.number)
             client.close()
 
-    __call__ = publish
-
     # ---- connections ----
 
     def _accept_loop(self) -> None:

@@ -58,10 +58,6 @@ class _Workers:
         else:
             self._jobs.put(job)
 
-    @property
-    def threads(self) -> int:
-        return self._threads
-
     def _work(self, job: Callable[[], None] | None) -> None:
         while job is not None:
             job()
