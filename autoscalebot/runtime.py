@@ -168,6 +168,7 @@ def open_control(
     _refuse_a_second_bot(path, formations)
     lost = ephemeral_filesystem()
     single = len(formations) == 1
+    saves = config_path is not None and single and not lost
     if config_path is None:
         note = "Applied by the bot at once; not saved (it has no --config file): the edit lasts until the bot stops."
     elif not single:
@@ -185,8 +186,9 @@ def open_control(
     pins = pinned(top)
 
     def saver(fid: str, changes: Any) -> tuple[bool, str]:
-        if lost or config_path is None or not single:
+        if not saves:
             return False, "not saved: the edit lasts until the bot restarts"
+        assert config_path is not None
         # The values as the bot parsed them ("500" from ctl is the number 500).
         applied = server.engines[fid].settings
         typed = {name.upper(): applied.value(name.upper()) for name in changes}
