@@ -560,6 +560,10 @@ class Engine:
             reason = f"{reason} (asked for {target}, the platform runs {after})"
         self.current = after
         self.target = after
+        if self.readiness is not None:
+            # Until the platform is asked again (next beat): new dynos start, removed ones go.
+            up = min(self.readiness[0], after)
+            self.readiness = (up, after - up)
         self._last_scale_at = now
         self._reset_policy()
         self._recovered("scale")

@@ -312,16 +312,14 @@ class AutoscaleApp(App[int]):
                 on_reply=lambda reply: self.post_message(ControlReply(reply)),
             ).start()
             return
-        engine = self.prepare_engine()
+        self.prepare_engine()
         self.sub_title = self._label(self.first) if self._single else self._title()
         if self.threaded:
-            if self._single:
-                self.runner = EngineThread(engine).start()
-            else:
-                from autoscalebot.engine.fleet import Fleet
+            # As the headless bot runs them: one formation is a fleet of one.
+            from autoscalebot.engine.fleet import Fleet
 
-                engines = {f.id: f.engine for f in self.formations.values() if f.engine}
-                self.runner = EngineThread(Fleet(engines)).start()
+            engines = {f.id: f.engine for f in self.formations.values() if f.engine}
+            self.runner = EngineThread(Fleet(engines)).start()
 
     def _sink_for(self, fid: str) -> ev.Sink:
         """Formation ``fid``'s sink, for the link (called on its thread)."""

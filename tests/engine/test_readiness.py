@@ -54,6 +54,7 @@ def test_readiness_reaches_status_and_policy_and_is_followed_while_booting(harne
 
     h.engine.submit(ForceScale(to=4))
     h.engine.apply_commands()
+    assert h.engine.status().readiness == (2, 2)  # at once: never "4 dynos, 2 up"
     h.beats(300.0)  # the beat right after the scale asks what serves now
     assert h.engine.status().readiness == (2, 2)
     h.beats(*[300.0] * 3)  # 20 s: the new dynos still boot
