@@ -24,20 +24,28 @@
 :func:`traffic` turns the recorded beats back into load (requests per second
 per minute) for ``autoscalebot simulate --trace history``: from the latency
 and the dyno count through the M/M/k model of the ``APP_*`` settings.
+:func:`prime_from_history` gives that load to the adaptive policy at start,
+so what repeats in it (the hourly job) is not forgotten at a restart.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoscalebot.backends.policies.queueing import utilisation_from_mean
+
+if TYPE_CHECKING:
+    from autoscalebot.config import Settings
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "history.sqlite3"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -65,6 +73,10 @@ CREATE INDEX IF NOT EXISTS decisions_t ON decisions (t);
 CREATE INDEX IF NOT EXISTS scales_t ON scales (t);
 """
 ACTIONS = frozenset({"scale", "dry-run", "paused", "cooling", "hold"})
+# What the adaptive policy learns from at start: the last 15 days, at most 50,000 beats.
+PRIME_DAYS = 15.0
+PRIME_ROWS = 50_000
+PRIME_STEP_S = 60.0  # one load a minute, as the policy's table keeps it
 
 
 def default_path() -> Path:
@@ -213,16 +225,30 @@ class History:
         return sorted(r[0] for r in rows)
 
     def beats(
-        self, formation: str | None = None
+        self, formation: str | None = None, *, since: float | None = None, limit: int | None = None
     ) -> list[tuple[float, float | None, int | None, bool, int | None]]:
-        """(t, latency_ms, status, ok, dynos) of every beat kept (of one formation), oldest first."""
+        """(t, latency_ms, status, ok, dynos) of every beat kept (of one formation), oldest first;
+        only those from ``since`` (epoch seconds) on, and only the newest ``limit``, when given."""
         self.flush()
-        where, args = ("WHERE formation = ?", (formation,)) if formation is not None else ("", ())
+        terms: list[str] = []
+        args: list[Any] = []
+        if formation is not None:
+            terms.append("formation = ?")
+            args.append(formation)
+        if since is not None:
+            terms.append("t >= ?")
+            args.append(since)
+        where = f"WHERE {' AND '.join(terms)}" if terms else ""
+        order = "ORDER BY t" if limit is None else "ORDER BY t DESC LIMIT ?"
+        if limit is not None:
+            args.append(limit)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT t, latency_ms, status, ok, dynos FROM beats {where} ORDER BY t",  # noqa: S608
+                f"SELECT t, latency_ms, status, ok, dynos FROM beats {where} {order}",  # noqa: S608
                 args,
             ).fetchall()
+        if limit is not None:
+            rows.reverse()
         return [(t, ms, st, bool(ok), n) for t, ms, st, ok, n in rows]
 
     def counts(self) -> dict[str, int]:
@@ -270,6 +296,69 @@ def traffic(
         rho = utilisation_from_mean(concurrency, sums[i] / counts[i] / service_ms)
         out.append(rho * dynos[i] * per_dyno)
     return datetime.fromtimestamp(start, UTC), out
+
+
+def traffic_of(
+    beats: list[tuple[float, float | None, int | None, bool, int | None]],
+    settings: Settings,
+    step_s: float = 60.0,
+) -> tuple[datetime, list[float]]:
+    """:func:`traffic` read through the ``APP_*`` settings and the heartbeat's timeout."""
+    return traffic(
+        beats,
+        service_ms=settings.app_service_time_in_ms,
+        concurrency=settings.app_concurrency,
+        timeout_ms=settings.heartbeat_timeout * 1000.0,
+        step_s=step_s,
+    )
+
+
+def prime_from_history(history: History, engine: Any, formation: str) -> int | None:
+    """Teach ``engine``'s policy what repeats in the load recorded for ``formation``.
+
+    For a policy with a ``prime(loads)`` method (the adaptive one), before the
+    first beat: the beats of the last :data:`PRIME_DAYS` days (the newest
+    :data:`PRIME_ROWS` at most) become requests per second per minute, each
+    given at its minute's middle on the policy's own clock (the engine clock's
+    ``monotonic()``). A minute without a beat from serving dynos (the bot was
+    down, or no dyno served) gives nothing: no load is invented for it.
+
+    Returns the minutes learnt, for the caller to say (None for a policy
+    that learns nothing this way). A history that cannot be read is one
+    warning, never an error: the policy then learns from its own beats only.
+    """
+    prime = getattr(engine.policy, "prime", None)
+    if not callable(prime):
+        return None
+    try:
+        clock = engine.clock
+        wall = clock.now().timestamp()
+        offset = wall - clock.monotonic()  # wall-clock seconds less the policy's
+        beats = [
+            b
+            for b in history.beats(formation, since=wall - PRIME_DAYS * 86400.0, limit=PRIME_ROWS)
+            if b[0] <= wall  # a clock set back: no load from "the future"
+        ]
+        loads: list[tuple[float, float]] = []
+        if beats:
+            start, rps = traffic_of(beats, engine.settings, PRIME_STEP_S)
+            t0 = start.timestamp()
+            seen = {int((t - t0) // PRIME_STEP_S) for t, *_, dynos in beats if dynos}
+            loads = [
+                (t0 + (i + 0.5) * PRIME_STEP_S - offset, load)
+                for i, load in enumerate(rps)
+                if i in seen
+            ]
+        prime(loads)
+    except Exception as exc:  # best effort: the bot runs on without it
+        log.warning(
+            "%s: the recorded load was not learnt (%s: %s); what repeats is learnt from new beats",
+            formation,
+            type(exc).__name__,
+            exc,
+        )
+        return None
+    return len(loads)
 
 
 def recent_beats(formation: str, limit: int, path: Path | None = None) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from autoscalebot.engine import events as ev
@@ -198,6 +198,11 @@ class LogfmtSink:
     def sink_for(self, formation: str) -> ev.Sink:
         """The sink of one formation: every line it writes says ``formation=<id>``."""
         return lambda event: self.write(event, formation)
+
+    def note(self, kind: str, at: datetime, formation: str | None = None, **body: Any) -> None:
+        """A line that is no engine event: ``event=<kind> formation=<id> key=value...``."""
+        stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        self._write({"at": stamp, "event": kind, "formation": formation, **body})
 
     def _write(self, pairs: dict[str, Any]) -> None:
         """Write one line now."""

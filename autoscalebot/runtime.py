@@ -316,7 +316,7 @@ def serve_headless(
 
     metrics = stack.enter_context(serving_metrics(settings))
     history = None if demo else open_history(settings, stack)
-    return serve_fleet(
+    fleet = serve_fleet(
         settings,
         formations_of(settings),
         headless_sinks(log, metrics, history),
@@ -324,3 +324,19 @@ def serve_headless(
         config_path=config_path,
         demo=demo,
     )
+    if history is not None:
+        prime_policies(history, fleet, log)
+    return fleet
+
+
+def prime_policies(history: History, fleet: Fleet, log: LogfmtSink) -> None:
+    """Before the first beat: each policy that learns what repeats (the adaptive
+    one) starts with the load recorded before this start, said in one line."""
+    from datetime import UTC, datetime
+
+    from autoscalebot.history import prime_from_history
+
+    for fid, engine in fleet.engines.items():
+        minutes = prime_from_history(history, engine, fid)
+        if minutes is not None:
+            log.note("history", datetime.now(UTC), fid, learnt_minutes=minutes)

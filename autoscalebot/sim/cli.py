@@ -267,12 +267,7 @@ def _history_trace(args: argparse.Namespace, settings: Settings) -> traces.Trace
         store.close()
     if not beats:
         raise traces.TraceError(f"{path} holds no beats yet")
-    start, rps = history.traffic(
-        beats,
-        service_ms=settings.app_service_time_in_ms,
-        concurrency=settings.app_concurrency,
-        timeout_ms=settings.heartbeat_timeout * 1000.0,
-    )
+    start, rps = history.traffic_of(beats, settings)
     trace = traces.Trace(HISTORY, tuple(rps), 60.0, start, source=str(path))
     days = args.days or 366.0
     return trace.head(days * 86400.0) if trace.duration_s > days * 86400.0 else trace
