@@ -76,7 +76,7 @@ ACTIONS = frozenset({"scale", "dry-run", "paused", "cooling", "hold"})
 # What the adaptive policy learns from at start: the last 15 days, at most 50,000 beats.
 PRIME_DAYS = 15.0
 PRIME_ROWS = 50_000
-PRIME_STEP_S = 60.0  # one load a minute, as the policy's table keeps it
+PRIME_MINUTE_S = 60.0  # "minutes learnt" are wall-clock minutes
 
 
 def default_path() -> Path:
@@ -314,18 +314,20 @@ def traffic_of(
 
 
 def prime_from_history(history: History, engine: Any, formation: str) -> int | None:
-    """Teach ``engine``'s policy what repeats in the load recorded for ``formation``.
+    """Teach ``engine``'s policy what repeats in the beats recorded for ``formation``.
 
-    For a policy with a ``prime(loads)`` method (the adaptive one), before the
+    For a policy with a ``prime(beats)`` method (the adaptive one), before the
     first beat: the beats of the last :data:`PRIME_DAYS` days (the newest
-    :data:`PRIME_ROWS` at most) become requests per second per minute, each
-    given at its minute's middle on the policy's own clock (the engine clock's
-    ``monotonic()``). A minute without a beat from serving dynos (the bot was
-    down, or no dyno served) gives nothing: no load is invented for it.
+    :data:`PRIME_ROWS` at most), each as (its time on the policy's own clock,
+    the engine clock's ``monotonic()``; its latency in ms, or None when it
+    failed; the dynos serving it). A beat with no dyno serving says nothing
+    of the load and is left out; so is a time without beats (the bot was
+    down): no load is invented for it.
 
-    Returns the minutes learnt, for the caller to say (None for a policy
-    that learns nothing this way). A history that cannot be read is one
-    warning, never an error: the policy then learns from its own beats only.
+    Returns the minutes learnt (minutes with at least one such beat), for the
+    caller to say; None for a policy that learns nothing this way. A history
+    that cannot be read is one warning, never an error: the policy then
+    learns from its own beats only.
     """
     prime = getattr(engine.policy, "prime", None)
     if not callable(prime):
@@ -335,21 +337,13 @@ def prime_from_history(history: History, engine: Any, formation: str) -> int | N
         wall = clock.now().timestamp()
         offset = wall - clock.monotonic()  # wall-clock seconds less the policy's
         beats = [
-            b
-            for b in history.beats(formation, since=wall - PRIME_DAYS * 86400.0, limit=PRIME_ROWS)
-            if b[0] <= wall  # a clock set back: no load from "the future"
+            (t - offset, ms if ok else None, dynos)
+            for t, ms, _status, ok, dynos in history.beats(
+                formation, since=wall - PRIME_DAYS * 86400.0, limit=PRIME_ROWS
+            )
+            if t <= wall and dynos  # a clock set back: no load from "the future"
         ]
-        loads: list[tuple[float, float]] = []
-        if beats:
-            start, rps = traffic_of(beats, engine.settings, PRIME_STEP_S)
-            t0 = start.timestamp()
-            seen = {int((t - t0) // PRIME_STEP_S) for t, *_, dynos in beats if dynos}
-            loads = [
-                (t0 + (i + 0.5) * PRIME_STEP_S - offset, load)
-                for i, load in enumerate(rps)
-                if i in seen
-            ]
-        prime(loads)
+        prime(beats)
     except Exception as exc:  # best effort: the bot runs on without it
         log.warning(
             "%s: the recorded load was not learnt (%s: %s); what repeats is learnt from new beats",
@@ -358,7 +352,7 @@ def prime_from_history(history: History, engine: Any, formation: str) -> int | N
             exc,
         )
         return None
-    return len(loads)
+    return len({int((t + offset) // PRIME_MINUTE_S) for t, _, _ in beats})
 
 
 def recent_beats(formation: str, limit: int, path: Path | None = None) -> list[Any]:

@@ -63,25 +63,28 @@ def hourly_job(history: History, end: datetime, hours: int, every_s: float = 30.
 class Recording(AdaptivePolicy):
     """The adaptive policy, keeping what ``prime`` was given."""
 
-    def prime(self, loads: Any) -> None:
-        self.primed = list(loads)
+    def prime(self, beats: Any) -> None:
+        self.primed = list(beats)
         super().prime(self.primed)
 
 
 def test_a_primed_policy_foresees_the_hourly_job_an_unprimed_one_does_not(tmp_path: Path) -> None:
     history = History(tmp_path / "h.sqlite3")
-    hourly_job(history, START, hours=4)
-    clock = FakeClock(START)
+    hourly_job(history, START + timedelta(minutes=28), hours=4)  # the bot stopped at 12:28
+    clock = FakeClock(START + timedelta(minutes=28))  # and starts again at once
     primed, fresh = AdaptivePolicy(settings()), AdaptivePolicy(settings())
 
     minutes = prime_from_history(history, engine(clock, primed), FID)
 
     assert minutes == 4 * 60
-    now = clock.monotonic() + 28 * 60  # 12:28, two minutes before the job
-    rise, period = primed.repeats.rise(now, now + 90)
-    assert rise > 10.0 and period is not None  # ~3 dynos x 20 rps x (0.84 - 0.3)
-    assert fresh.repeats.rise(now, now + 90) == (0.0, None)
-    assert primed.repeats.rise(now - 20 * 60, now - 20 * 60 + 90)[0] == 0.0  # 12:08: calm ahead
+    now = clock.monotonic()  # 12:28, two minutes before the job
+    swing = primed.per_dyno * primed.rho_target  # a dyno's worth of load
+    period = primed.repeats.period(now, swing)
+    assert period is not None and period.lag == 60  # every hour
+    m = int(now // 60)
+    job, calm = period.most(m, m + 2), period.most(m - 20, m - 18)  # 12:30, 12:08
+    assert job - calm > 10.0  # ~3 dynos x 20 rps x (0.84 - 0.3)
+    assert fresh.repeats.period(now, swing) is None
     history.close()
 
 
@@ -99,17 +102,18 @@ def test_recorded_times_are_mapped_to_the_policys_clock_and_gaps_invent_no_load(
 
     assert prime_from_history(history, engine(clock, policy), FID) == 3 * 60
 
-    times = [t for t, _ in policy.primed]
+    times = [t for t, _, _ in policy.primed]
     assert times == sorted(times)
     wall = [t - 5000.0 + START.timestamp() for t in times]
-    assert wall[0] == (START - timedelta(hours=4)).timestamp() + 30.0  # a minute's middle
+    assert wall[0] == (START - timedelta(hours=4)).timestamp()
     assert wall[-1] == START.timestamp() - 30.0
     gap = ((START - timedelta(hours=2)).timestamp(), (START - timedelta(hours=1)).timestamp())
-    assert not [t for t in wall if gap[0] < t < gap[1]]
-    assert len([t for t in wall if t > gap[1]]) == 60  # the hour after the gap, minute by minute
-    loads = dict(zip(wall, (load for _, load in policy.primed), strict=True))
-    at_job = (START - timedelta(minutes=28)).timestamp() - 30.0  # 11:32
-    assert loads[at_job] > 2 * loads[at_job - 600.0]  # busy at the job, calm before it
+    assert not [t for t in wall if gap[0] <= t < gap[1]]
+    assert len([t for t in wall if t >= gap[1]]) == 120  # the hour after the gap, beat by beat
+    latency = dict(zip(wall, (ms for _, ms, _ in policy.primed), strict=True))
+    at_job = (START - timedelta(minutes=28)).timestamp()  # 11:32
+    assert (latency[at_job], latency[at_job - 600.0]) == (BUSY_MS, CALM_MS)
+    assert {dynos for _, _, dynos in policy.primed} == {3}
     history.close()
 
 
@@ -125,7 +129,7 @@ def test_no_beat_from_serving_dynos_is_no_load_and_only_the_last_15_days_are_rea
     policy = Recording(settings())
 
     assert prime_from_history(history, engine(FakeClock(START), policy), FID) == 5
-    assert [round(t) for t, _ in policy.primed] == [-600 + 60 * i + 30 for i in range(5)]
+    assert [round(t) for t, _, _ in policy.primed] == [-600 + 60 * i for i in range(5)]
     history.close()
 
 
@@ -177,13 +181,13 @@ def start_headless(raw: dict[str, Any]) -> tuple[Any, str, ExitStack]:
 
 
 @pytest.fixture
-def primes(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[float, float]]]:
+def primes(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[float, float | None, int]]]:
     """What every adaptive policy's ``prime`` is given, call by call."""
-    calls: list[list[tuple[float, float]]] = []
+    calls: list[list[tuple[float, float | None, int]]] = []
     real = AdaptivePolicy.prime
 
-    def recording(self: AdaptivePolicy, loads: Any) -> None:
-        calls.append(list(loads))
+    def recording(self: AdaptivePolicy, beats: Any) -> None:
+        calls.append(list(beats))
         real(self, calls[-1])
 
     monkeypatch.setattr(AdaptivePolicy, "prime", recording)
@@ -204,7 +208,9 @@ def test_the_headless_bot_starts_with_what_it_recorded(primes: list[Any]) -> Non
         assert f"event=history formation={fid} learnt_minutes=30" in out
         assert len(primes) == 1 and len(primes[0]) == 30  # once, before the first beat
         clock = fleet.engines[fid].clock
-        assert all(t < clock.monotonic() for t, _ in primes[0])  # the past, on the policy's clock
+        assert all(
+            t < clock.monotonic() for t, _, _ in primes[0]
+        )  # the past, on the policy's clock
 
 
 @pytest.mark.parametrize("damage", [corrupt, other_schema])

@@ -11,6 +11,7 @@ from autoscalebot.backends.policies.adaptive import AdaptivePolicy
 from autoscalebot.backends.policies.heroku import HerokuAutoscalingPolicy
 from autoscalebot.backends.policies.hpa import HPAPolicy
 from autoscalebot.backends.policies.judoscale import JudoscalePolicy
+from autoscalebot.backends.policies.queueing import mean_ratio
 from autoscalebot.backends.policies.step import StepScalingPolicy
 from autoscalebot.config import ConfigError, build_settings
 from autoscalebot.sim.runner import POLICIES
@@ -339,3 +340,33 @@ def test_heroku_p95_is_the_nearest_rank():
     assert p95([float(i) for i in range(1, 101)]) == 95.0
     assert p95([5.0]) == 5.0
     assert p95([1.0, 2.0]) == 2.0
+
+
+def test_adaptive_follows_a_load_that_repeats_every_12_minutes_down_and_ahead_up():
+    """Six minutes busy, six calm: the down window (7 min) alone would never let a dyno
+    go. Once the last cycles show the wave, dynos go back as each busy phase ends and
+    come again a boot ahead of the next."""
+    policy = make(AdaptivePolicy, APP_SERVICE_TIME_IN_MS=100, APP_CONCURRENCY=2)
+    current, scales = 4, []
+
+    def latency(t: float) -> float:
+        load = 60.0 if t % 720.0 < 360.0 else 15.0  # requests per second
+        rho = min(0.97, load / (current * 20.0))  # 2 workers of 100 ms: 20 rps a dyno
+        return 100.0 * mean_ratio(2, rho)
+
+    for i in range(6 * 120):  # six hours of beats every 30 s
+        now = i * 30.0
+        v = policy.observe(
+            Measurement(latency(now), status=200), current=current, bounds=BOUNDS, now=now
+        )
+        if v.wanted is not None and v.wanted != current:
+            scales.append((now, current, v.wanted, v.reason))
+            current = v.wanted
+            policy.reset()
+    late = [s for s in scales if s[0] >= 5 * 3600]  # the last hour: the wave is known
+    downs = [s for s in late if s[2] < s[1]]
+    ups = [s for s in late if s[2] > s[1]]
+    assert downs and all("repeats every 12 min" in s[3] for s in downs)
+    assert all(360.0 <= s[0] % 720.0 < 480.0 for s in downs)  # in the first two calm minutes
+    assert ups and all(s[0] % 720.0 >= 480.0 for s in ups)  # late in the calm: ahead of the busy
+    assert all("every 12 min" in s[3] for s in ups)

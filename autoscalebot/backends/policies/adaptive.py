@@ -27,12 +27,15 @@ carrying, how sure am I, and how many dynos does that load need?".
   was taken, so the bot neither adds dynos again while the first ones boot
   nor mistakes the old count's latency for the new one's.
 
-- **What repeats.** Each beat's load, as dynos needed, is learnt per minute
-  of the hour, the day and the week (:mod:`.pattern`). Where the last
-  cycles all needed more dynos at a coming minute (three hours in a row,
-  two days, two weeks), the dynos are asked for one boot ahead, and kept
-  until that minute has passed; a pattern that breaks is dropped after one
-  cycle without it, and the reactive rules above carry on alone.
+- **What repeats.** Each beat's latency and serving dynos are kept per
+  minute for two weeks (:mod:`.pattern`). Where each of the last two days
+  (or weeks) rose at a coming minute by more than the noise, or the load
+  repeats with a period of 3 to 60 minutes (an hourly job, a wave), the
+  dynos are asked for one boot ahead. While a period holds, dynos go back
+  as soon as its last cycles say the next boot and two beats need fewer,
+  not after the down window. A pattern that breaks is dropped, and the
+  reactive rules above carry on alone. At start, ``prime`` fills the minutes
+  from the bot's recorded history, so a restart forgets nothing.
 - **The app, measured.** With the ``requests`` measurement backend (the
   app's middleware), the mean service time it reports replaces
   ``APP_SERVICE_TIME_IN_MS`` once 200 requests have been seen; and the
@@ -50,12 +53,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, RequestFigures, Verdict
-from autoscalebot.backends.policies.pattern import Repeats
+from autoscalebot.backends.policies.pattern import MINUTE, WEEK_MIN, Repeats
 from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policies.queueing import (
+    chi2_quantile,
     mean_ratio,
     over_share,
     utilisation_for_share,
@@ -88,20 +93,13 @@ FIT_FADE = 0.995
 MIN_RISE = 0.5  # a foreseen rise under half a dyno's worth of load is noise
 
 
-def _repeat_words(period: float | None) -> str:
-    return {3600.0: "each of the last 3 hours", 86400.0: "each of the last 2 days"}.get(
-        period or 0.0, "each of the last 2 weeks"
-    )
-
-
-def _chi2(nu: int, z: float) -> float:
-    """Chi-square quantile with ``nu`` degrees of freedom at standard-normal ``z`` (Wilson-Hilferty)."""
-    a = 2.0 / (9.0 * nu)
-    return nu * max(1e-9, 1.0 - a + z * math.sqrt(a)) ** 3
+def _repeat_words(lag: int | None) -> str:
+    """Where a foreseen rise was seen, for the log: the calendar's lag in words."""
+    return "each of the last 2 weeks" if lag == WEEK_MIN else "each of the last 2 days"
 
 
 # (w, factor): the mean of w exponential beats, times factor, is a lower bound on the true mean.
-_LOWER = tuple((w, 2.0 * w / _chi2(2 * w, Z_UP)) for w in UP_WINDOWS)
+_LOWER = tuple((w, 2.0 * w / chi2_quantile(2 * w, Z_UP)) for w in UP_WINDOWS)
 
 
 class AdaptivePolicy(LatencyPolicy):
@@ -123,7 +121,7 @@ class AdaptivePolicy(LatencyPolicy):
         self.last_now = 0.0
         self.last_grow = -math.inf
         self.hot = 0  # beats in a row that timed out, whatever the count
-        self.repeats = Repeats()
+        self.repeats = Repeats(self._load_of)
         # Service time measured by the app's middleware (Measurement.requests), when it is there.
         self.learnt_service_ms: float | None = None
         self._service_sum = 0.0
@@ -191,6 +189,10 @@ class AdaptivePolicy(LatencyPolicy):
         for n, (total, count) in groups.items():
             load += utilisation_from_mean(k, total / count / service) * n * self.per_dyno * count
         return load / len(beats)
+
+    def _load_of(self, ratio: float, dynos: int) -> float:
+        """Requests per second that a mean latency of ``ratio`` service times on ``dynos`` points to."""
+        return utilisation_from_mean(self.app.concurrency, ratio) * dynos * self.per_dyno
 
     def _need(self, load: float) -> int:
         return max(1, math.ceil(load / (self.per_dyno * self.rho_target) - 1e-9))
@@ -260,13 +262,20 @@ class AdaptivePolicy(LatencyPolicy):
         serving = self.serving
         self._add(self.app.latency(m), serving)
         beats = list(self.beats)
-        self.repeats.add(now, self._load(beats[-1:]))
-        rise, period = self.repeats.rise(
-            now, now + self.boot + self.s.heartbeat_interval_in_seconds
-        )
-        foreseen = 0
-        if rise >= MIN_RISE * self.per_dyno * self.rho_target:
+        self.repeats.add(now, self.beats[-1][0] / self.app.service_ms, serving)
+        swing = self.per_dyno * self.rho_target  # one dyno's worth of load
+        ahead = now + self.boot + self.s.heartbeat_interval_in_seconds
+        foreseen, why = 0, ""
+        rise, lag = self.repeats.rise(now, ahead)
+        if rise >= MIN_RISE * swing:
             foreseen = self._need(self._load(beats[-DOWN_BEATS:]) + rise)
+            why = f"in {_repeat_words(lag)} the load rose by ~{rise:.0f} rps at this time"
+        found = self.repeats.period(now, swing)
+        if found is not None:
+            level = self._need(found.most(int(now // MINUTE), int(ahead // MINUTE)))
+            if level > foreseen:
+                foreseen = level
+                why = f"the load repeats every {found.lag} min and its last cycles needed that"
         self.hot = self.hot + 1 if self.beats[-1][0] >= self.app.timeout_ms else 0
         wanted, reason = self._up(serving, current)
         if self.hot >= self.hot_needed and now - self.last_grow >= self.boot:
@@ -277,11 +286,11 @@ class AdaptivePolicy(LatencyPolicy):
                 self.last_grow = now
         if foreseen > max(current, wanted or 0):
             wanted = foreseen
-            reason = (
-                f"{foreseen} dynos foreseen within a boot: in {_repeat_words(period)} "
-                f"the load rose by ~{rise:.0f} rps at this time"
-            )
+            reason = f"{foreseen} dynos foreseen within a boot: {why}"
         if wanted is None:
+            early = self._down_with_period(serving, current, now, swing, foreseen)
+            if early is not None:
+                return Verdict(outcome=outcome, wanted=early[0], reason=early[1])
             wanted, reason = self._down(serving, current, now)
             if wanted is None:
                 return no_change(outcome)
@@ -292,6 +301,15 @@ class AdaptivePolicy(LatencyPolicy):
         else:
             self.downs_since = None  # a new count: the down window starts again
         return Verdict(outcome=outcome, wanted=wanted, reason=reason)
+
+    def prime(self, beats: Iterable[tuple[float, float | None, int]]) -> None:
+        """Learn what repeats from recorded beats, oldest first, as the bot's history gives
+        them at start: (seconds on this policy's ``now`` clock, latency in ms or None for a
+        failed beat, dynos serving). Beats with no dyno serving say nothing of the load."""
+        service, timeout = self.app.service_ms, self.app.timeout_ms
+        for t, ms, dynos in beats:
+            if dynos:
+                self.repeats.add(t, (timeout if ms is None else ms) / service, dynos)
 
     def _add(self, ms: float, serving: int) -> None:
         beats = self.beats
@@ -337,6 +355,32 @@ class AdaptivePolicy(LatencyPolicy):
                 best = need
                 why = f"the last {w} beats average {mean:.0f} ms: ~{load:.0f} rps on {serving} serving dynos"
         return best, why
+
+    def _down_with_period(
+        self, serving: int, current: int, now: float, swing: float, foreseen: int
+    ) -> tuple[int, str] | None:
+        """While the load repeats every few minutes, give dynos back as soon as its last
+        cycles say the next boot and two beats need fewer, not after the down window."""
+        if serving != current or self.same < 2:
+            return None
+        found = self.repeats.period(now, swing)
+        if found is None:
+            return None
+        ahead = self.boot + 2 * self.s.heartbeat_interval_in_seconds
+        most = found.most(int(now // MINUTE), int((now + ahead) // MINUTE))
+        recent = self._load(list(self.beats)[-2:])
+        keep = max(
+            self._need(max(most, recent)),
+            math.ceil(current * (1.0 - MAX_DOWN_SHARE)),
+            foreseen,
+        )
+        if keep >= current:
+            return None
+        self.downs_since = None
+        return keep, (
+            f"the load repeats every {found.lag} min: its last cycles needed at most {keep} dynos "
+            f"in the next {ahead:g} s"
+        )
 
     def _down(self, serving: int, current: int, now: float) -> tuple[int | None, str]:
         if serving != current or self.same < DOWN_BEATS:

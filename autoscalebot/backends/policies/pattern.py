@@ -1,129 +1,407 @@
-"""What repeats: load that comes back at the same phase of an hour or a day.
+"""What repeats: load that comes back after a fixed lag.
 
-A :class:`Repeats` learns, per period (an hour, a day, a week), the mean
-load in each minute of the period, cycle by cycle. What it foresees is a
-*rise*: how much the load went up, in each of the last few
-cycles, from the phase of now to a coming phase (a minute either side, for
-jitter), the least of those over the cycles. Only what came back every time
-is foreseen, so one flash crowd is never repeated; a trend (the afternoon's
-slow fall) is no rise; and a pattern that breaks (the hourly job was
-switched off) is forgotten after one cycle without it, leaving the reactive
-rules alone in charge.
+A :class:`Repeats` keeps every minute of the last two weeks in one ring
+(its beats' mean latency and dynos serving), and looks for what repeats as
+*lags* into it: the calendar's (a day, a week), and any period of a few
+minutes to an hour (an hourly job, a job every 10 minutes, a wave that
+comes and goes).
 
-Time is the policy's ``now`` (seconds on any steady clock): a period's phase
-is ``now mod period``, which keeps wall-clock patterns aligned while the
-clock runs. ``load()`` and ``dump()`` carry the learnt table across restarts
-(the history store keeps it with wall-clock times).
+A beat is one request: the load it points to is a very noisy reading. So
+what repeats must stand out of that noise, measured as it goes (the spread
+of one minute's reading against the next, robustly).
+
+- **A rise on the calendar** (:meth:`Repeats.rise`): how much the load went
+  up, in each of the last two days (or weeks), from the phase of now to a
+  coming phase (a minute either side, for jitter), the least of those over
+  the cycles, and only where each is well above the noise. Only what came
+  back every time is foreseen, so one flash crowd is never repeated; a
+  trend is no rise; and a pattern that breaks is forgotten after one cycle
+  without it, leaving the reactive rules alone in charge.
+- **A period** (:meth:`Repeats.period`): the last six hours, less the
+  load's level (its mean over the hour around each minute, so a slow rise
+  is no period), folded at each lag of 3 to 60 minutes. A lag is a period
+  when the folded profile varies far more between phases than within them
+  from cycle to cycle (an F test at 3.5 sigma, as dozens of lags are tried),
+  by at least a dyno's worth of load, in at least three cycles, and the last
+  cycle shows it too. Multiples of a period fold as well: the shortest lag
+  that passes is the period. Every lag is tried each half hour, the one
+  found is checked every ten minutes and dropped when it fails. A
+  :class:`Period` foresees the rises in its profile and says the most load
+  a coming span will carry, so the policy gives dynos back as soon as that
+  span is quiet instead of holding them through its down window.
+
+Time is the policy's ``now`` (seconds on a steady clock); only differences
+matter. ``prime`` in the policy fills the ring from the bot's recorded
+history at start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import accumulate
 
-HOUR = 3600.0
-DAY = 86400.0
-WEEK = 7 * DAY
-# (period, cycles that must agree): an hourly job shows three times before it is
-# trusted; a daily or weekly peak twice.
-PERIODS: tuple[tuple[float, int], ...] = ((HOUR, 3), (DAY, 2), (WEEK, 2))
-BIN_S = 60.0
-JITTER_BINS = 1
+from autoscalebot.backends.policies.queueing import chi2_quantile
+
+MINUTE = 60.0
+HOUR_MIN = 60
+DAY_MIN = 1440
+WEEK_MIN = 7 * DAY_MIN
+# Calendar lags (minutes, cycles that must agree): a daily or weekly peak twice.
+CALENDAR: tuple[tuple[int, int], ...] = ((DAY_MIN, 2), (WEEK_MIN, 2))
+SHORT_LAGS = range(3, HOUR_MIN + 1)  # minutes: candidate periods, the hour's included
+FOLD_MINUTES = 360  # a period is folded over the last six hours (at least 3 cycles)
+FOLD_CYCLES = 3
+SEARCH_EVERY = 30  # minutes between searches over every lag
+CHECK_EVERY = 10  # minutes between checks of the lag found
+PERIOD_Z = 3.5  # sigmas: dozens of lags are tried, one must stand out
+LEVEL_MINUTES = 61  # the load's level, taken off before folding: its mean over the hour around
+RISE_Z = 1.0  # sigmas of noise each calendar cycle's rise must clear
+NOISE_MINUTES = 120  # the noise is measured over the last two hours
+NOISE_EVERY = 10  # minutes: and again every ten
+NOISE_FLOOR = 0.01  # of a dyno's worth of load: the least noise a reading is taken to have
+COVER = 0.9  # share of a window's minutes that must have been seen
+JITTER = 1  # minutes
+SPAN = 2 * WEEK_MIN + 2 * HOUR_MIN  # minutes kept
+
+
+@dataclass(frozen=True)
+class Period:
+    """Load that repeats every ``lag`` minutes: its mean per minute of the cycle."""
+
+    lag: int
+    profile: tuple[float, ...]  # by minute mod lag
+    margin: float  # the profile's own noise, one sigma
+    offset: float  # how far the last cycle ran above the folded ones
+
+    def level(self, m: int) -> float:
+        return self.profile[m % self.lag]
+
+    def most(self, m0: int, m_end: int) -> float:
+        """The most load the minutes ``m0 .. m_end`` carry in the profile, a minute either side,
+        with its noise and the last cycle's lift on top: what to keep dynos for."""
+        top = max(self.level(m) for m in range(m0 - JITTER, m_end + JITTER + 1))
+        return top + self.margin + max(0.0, self.offset)
 
 
 class Repeats:
-    """Per period: cycle -> {minute of the period: most dynos needed}; bounded to the cycles used."""
+    """Every minute of the last two weeks as the beats read it, and the lags at which its load repeats.
 
-    def __init__(
-        self, periods: Iterable[tuple[float, int]] = PERIODS, bin_s: float = BIN_S
-    ) -> None:
-        self.periods = tuple(periods)
-        self.bin_s = bin_s
-        # period -> cycle -> minute -> [sum of loads, beats]
-        self.cycles: dict[float, dict[int, dict[int, list[float]]]] = {
-            p: {} for p, _ in self.periods
-        }
-        self._last: tuple[tuple[int, int], tuple[float, float | None]] | None = None
+    A minute holds the mean latency of its beats, as a multiple of the
+    service time, and the mean dynos serving them; ``load_of(ratio, dynos)``
+    (the policy's queueing model) turns such a pair into requests per
+    second. Folding keeps latencies apart by dyno count and turns each
+    mean into load only then: one beat's latency, turned into load alone,
+    reads a busy minute low (most draws are under the mean).
+    """
 
-    def add(self, now: float, load: float) -> None:
-        """The load at ``now``, in requests per second (as the beats point to it)."""
-        for period, keep in self.periods:
-            cycle = int(now // period)
-            table = self.cycles[period]
-            row = table.get(cycle)
-            if row is None:
-                row = table[cycle] = {}
-                for old in [c for c in table if c < cycle - keep]:
-                    del table[old]
-            b = int(now % period // self.bin_s)
-            cell = row.get(b)
+    def __init__(self, load_of: Callable[[float, int], float]) -> None:
+        self.load_of = load_of
+        self._ratio = array("d", bytes(8 * SPAN))  # sum of latency / service time
+        self._dynos = array("d", bytes(8 * SPAN))  # sum of dynos serving
+        self._n = array("H", bytes(2 * SPAN))
+        self._load = array("d", bytes(8 * SPAN))  # each minute's load, once read
+        self._read = bytearray(SPAN)  # 1 where ``_load`` holds the minute's cells as they are
+        self._head: int | None = None  # the newest minute written
+        self._rise_key: tuple[int, int] | None = None
+        self._rise: tuple[float, int | None] = (0.0, None)
+        self._period: Period | None = None
+        self._noise_key: int | None = None
+        self._noise = 0.0
+        self._lag: int | None = None  # the period last found
+        self._searched: int | None = None  # the minute every lag was last tried
+        self._checked = 0  # the minute the lag found was last checked
+        self._swing = 0.0
+
+    # ---- the ring ----
+
+    def add(self, now: float, ratio: float, dynos: int) -> None:
+        """A beat at ``now``: its latency as a multiple of the service time, the dynos serving."""
+        m = int(now // MINUTE)
+        head = self._head
+        if head is None or m > head:
+            start = m - SPAN + 1 if head is None or m - head >= SPAN else head + 1
+            for old in range(start, m + 1):  # minutes not seen are no data, not zero
+                i = old % SPAN
+                self._ratio[i] = self._dynos[i] = 0.0
+                self._n[i] = self._read[i] = 0
+            self._head = m
+        elif m <= head - SPAN:
+            return  # older than the ring
+        i = m % SPAN
+        if self._n[i] < 65535:
+            self._ratio[i] += ratio
+            self._dynos[i] += dynos
+            self._n[i] += 1
+            self._read[i] = 0
+
+    def _cell(self, m: int) -> tuple[float, int, int] | None:
+        """(mean latency ratio, dynos serving, beats) of minute ``m``; None when not seen."""
+        head = self._head
+        if head is None or m > head or m <= head - SPAN:
+            return None
+        i = m % SPAN
+        n = self._n[i]
+        if not n:
+            return None
+        return self._ratio[i] / n, max(1, round(self._dynos[i] / n)), n
+
+    def value(self, m: int) -> float | None:
+        """The load in minute ``m`` (requests per second); None when that minute was not seen."""
+        head = self._head
+        if head is None or m > head or m <= head - SPAN:
+            return None
+        i = m % SPAN
+        if not self._n[i]:
+            return None
+        if not self._read[i]:
+            n = self._n[i]
+            self._load[i] = self.load_of(self._ratio[i] / n, max(1, round(self._dynos[i] / n)))
+            self._read[i] = 1
+        return self._load[i]
+
+    def _mean(self, m: int, lo: int, hi: int) -> float | None:
+        """The load over minutes ``m + lo .. m + hi``, their beats taken together."""
+        return self._pool(self._cell(j) for j in range(m + lo, m + hi + 1))
+
+    def _pool(self, cells: Iterable[tuple[float, int, int] | None]) -> float | None:
+        """The load of several minutes' beats: latencies averaged per dyno count, then read."""
+        groups: dict[int, list[float]] = {}
+        beats = 0
+        for cell in cells:
             if cell is None:
-                row[b] = [load, 1.0]
-            else:
-                cell[0] += load
-                cell[1] += 1.0
-
-    def _value(self, row: dict[int, list[float]], b: int, bins_per: int, lo: int, hi: int) -> float:
-        """The mean load over minutes ``b + lo .. b + hi`` of one cycle (0 where none was seen)."""
-        total = count = 0.0
-        for j in range(lo, hi + 1):
-            cell = row.get((b + j) % bins_per)
-            if cell is not None:
-                total += cell[0]
-                count += cell[1]
-        return total / count if count else 0.0
-
-    def rise(self, now: float, end: float) -> tuple[float, float | None]:
-        """(the most the load rose by, from ``now`` to a moment up to ``end``, in every one of the last cycles; its period).
-
-        Per period, in each of its last cycles: the mean load at the coming
-        phase (that minute and the next, for jitter) less the mean load at
-        the phase of ``now`` (the three minutes up to it). The least of those over the
-        cycles is what repeats; 0 and None when nothing does. A rise, not a
-        level: a trend (the afternoon's fall) is no rise; a job on the hour is.
-        """
-        key = (int(now // self.bin_s), int(end // self.bin_s))
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]  # past cycles do not change: the same minutes, the same answer
-        best, which = 0.0, None
-        for period, keep in self.periods:
-            table = self.cycles[period]
-            bins_per = round(period / self.bin_s)
-            cycle_now = int(now // period)
-            rows = [table.get(cycle_now - back) for back in range(1, keep + 1)]
-            if not all(rows):
                 continue
-            b0 = int(now % period // self.bin_s)
-            bases = [self._value(r, b0, bins_per, -2, 0) for r in rows if r]
-            t = now + self.bin_s
-            while t <= end + self.bin_s:
-                b = int(t % period // self.bin_s)
-                # A moment in the next cycle compares with the same phase one cycle on.
-                up = min(
-                    self._value(r, b, bins_per, 0, JITTER_BINS) - base
-                    for r, base in zip(rows, bases, strict=True)
-                    if r
-                )
-                if up > best:
-                    best, which = up, period
-                t += self.bin_s
-        self._last = (key, (best, which))
+            ratio, dynos, n = cell
+            g = groups.setdefault(dynos, [0.0, 0.0])
+            g[0] += ratio * n
+            g[1] += n
+            beats += n
+        if not beats:
+            return None
+        return sum(self.load_of(t / c, d) * c for d, (t, c) in groups.items()) / beats
+
+    def _phase(self, start: int, end: int, lag: int) -> float | None:
+        """:meth:`_pool` of the minutes ``start``, ``start + lag``, ... up to ``end`` (all in the ring)."""
+        ratios, dynos, counts = self._ratio, self._dynos, self._n
+        groups: dict[int, list[float]] = {}
+        beats = 0
+        head = -1 if self._head is None else self._head
+        while start <= head - SPAN:
+            start += lag
+        for m in range(start, min(end, head) + 1, lag):
+            i = m % SPAN
+            n = counts[i]
+            if n:
+                g = groups.setdefault(max(1, round(dynos[i] / n)), [0.0, 0.0])
+                g[0] += ratios[i]
+                g[1] += n
+                beats += n
+        if not beats:
+            return None
+        return sum(self.load_of(t / c, d) * c for d, (t, c) in groups.items()) / beats
+
+    def noise(self, now: float) -> float:
+        """One minute's reading: its noise (sigma), from the median step between minutes
+        over the last two hours (a step up or down in the load hardly moves a median)."""
+        m0 = int(now // MINUTE) - 1
+        if self._noise_key is not None and 0 <= m0 - self._noise_key < NOISE_EVERY:
+            return self._noise  # it moves slowly: measured again every few minutes
+        steps = []
+        prev = self.value(m0 - NOISE_MINUTES)
+        for m in range(m0 - NOISE_MINUTES + 1, m0 + 1):
+            x = self.value(m)
+            if x is not None and prev is not None:
+                steps.append(abs(x - prev))
+            prev = x
+        steps.sort()
+        # median |x - y| of two normal readings is 0.6745 * sqrt(2) sigma
+        sigma = steps[len(steps) // 2] / (0.6745 * math.sqrt(2.0)) if steps else 0.0
+        self._noise_key, self._noise = m0, sigma
+        return sigma
+
+    # ---- what repeats ----
+
+    def period(self, now: float, swing: float) -> Period | None:
+        """The lag of 3 to 60 minutes at which the load repeats, if one does (see the module).
+
+        Every lag is tried each SEARCH_EVERY minutes; the one found is checked
+        each CHECK_EVERY minutes, and dropped the first cycle it fails to show.
+        """
+        m0 = int(now // MINUTE) - 1  # the last whole minute
+        if swing <= 0.0:
+            return None
+        if swing != self._swing:  # another dyno's worth: what was found may not hold
+            self._swing, self._searched, self._lag, self._period = swing, None, None, None
+        if self._searched is None or not 0 <= m0 - self._searched < SEARCH_EVERY:
+            lags: Iterable[int] = SHORT_LAGS
+            self._searched = self._checked = m0
+        elif self._lag is not None and not 0 <= m0 - self._checked < CHECK_EVERY:
+            lags = (self._lag,)
+            self._checked = m0
+        else:
+            return self._period  # what was found a few minutes ago still holds
+        window = [self.value(m) for m in range(m0 - FOLD_MINUTES + 1, m0 + 1)]
+        left = _detrended(window)
+        passed = {lag: fit for lag in lags if (fit := _fold(left, lag, swing)) is not None}
+        found = None
+        if passed:
+            best = max(passed, key=lambda lag: passed[lag].stat)
+            found = self._levels(window, left, m0, _shortest(passed, best))
+        self._lag, self._period = (found.lag if found else None), found
+        return found
+
+    def _levels(self, window: list[float | None], left: _Left, m0: int, lag: int) -> Period | None:
+        """The period at ``lag``: each phase's beats pooled over the folded cycles, then
+        read as load, moved to where the last cycle ran; None if a phase was never seen."""
+        n = _span(left, lag)
+        first = m0 - n + 1
+        pooled = [self._phase(first + ((p - first) % lag), m0, lag) for p in range(lag)]
+        if None in pooled:
+            return None
+        profile = tuple(x or 0.0 for x in pooled)
+        recent = [(m0 - j, window[-1 - j]) for j in range(lag) if window[-1 - j] is not None]
+        offset = sum(x - profile[m % lag] for m, x in recent if x is not None) / max(1, len(recent))
+        counts = [sum(left.seen[len(left.seen) - n + p :: lag]) for p in range(lag)]
+        margin = math.sqrt(left.within[lag] / max(1, min(counts)))
+        return Period(lag, profile, margin, offset)
+
+    def rise(self, now: float, end: float) -> tuple[float, int | None]:
+        """(the most the load will rise by, from ``now`` to a moment up to ``end``, as the
+        calendar foresees it; its lag in minutes). 0 and None when nothing repeats.
+
+        Per lag, in each of its last cycles, the mean load at the coming phase
+        (that minute and the next, for jitter) less the mean load at the phase
+        of ``now`` (the three minutes up to it); the least of those over the
+        cycles, if each clears the noise. (A :meth:`period` says its levels
+        itself: :meth:`Period.most`.)
+        """
+        m0, m_end = int(now // MINUTE), int(end // MINUTE)
+        key = (m0, m_end)
+        if self._rise_key == key:
+            return self._rise  # past cycles do not change: the same minutes, the same answer
+        # A difference of a 2-minute and a 3-minute mean: its noise.
+        bar = RISE_Z * self.noise(now) * math.sqrt(1.0 / 2.0 + 1.0 / 3.0)
+        best, which = 0.0, None
+        for lag, cycles in CALENDAR:
+            if m_end + 1 + JITTER - lag > m0:
+                continue  # the coming minutes one cycle back are not past yet
+            ups: list[float] = []
+            for c in range(1, cycles + 1):
+                base = self._mean(m0 - c * lag, -2, 0)
+                coming = [self._mean(m - c * lag, 0, JITTER) for m in range(m0 + 1, m_end + 2)]
+                seen = [v for v in coming if v is not None]
+                if base is None or not seen:
+                    break
+                ups.append(max(seen) - base)
+            if len(ups) < cycles:
+                continue
+            up = min(ups)
+            if up > best and up > bar:
+                best, which = up, lag
+        self._rise_key, self._rise = key, (best, which)
         return best, which
 
-    def dump(self) -> dict[str, dict[str, dict[str, list[float]]]]:
-        """The table as plain data (JSON-able)."""
-        return {
-            f"{p:g}": {
-                str(c): {str(b): list(cell) for b, cell in row.items()} for c, row in table.items()
-            }
-            for p, table in self.cycles.items()
-        }
 
-    def load(self, data: dict[str, dict[str, dict[str, list[float]]]]) -> None:
-        """Take a table :meth:`dump` made; periods this instance does not use are ignored."""
-        for key, table in data.items():
-            period = float(key)
-            if period in self.cycles:
-                self.cycles[period] = {
-                    int(c): {int(b): [float(cell[0]), float(cell[1])] for b, cell in row.items()}
-                    for c, row in table.items()
-                }
+@dataclass
+class _Left:
+    """What is left of each minute of a window once the load's level is taken off."""
+
+    rest: list[float]  # 0.0 where not seen
+    seen: list[int]  # 1 where seen
+    within: dict[int, float]  # per lag folded: the variance within a phase
+    squares: list[float]  # squares[j]: the sum of rest[i] ** 2 for i < j
+    count: list[int]  # count[j]: the minutes seen before j
+
+
+def _detrended(window: list[float | None]) -> _Left:
+    """Each minute less the mean of the hour around it (the minutes seen of it): a period
+    of up to an hour averages out of that mean, a trend does not, so a slow rise is no period."""
+    seen = [0 if x is None else 1 for x in window]
+    xs = [x or 0.0 for x in window]
+    total = [0.0, *accumulate(xs)]
+    count = [0, *accumulate(seen)]
+    n, half = len(xs), LEVEL_MINUTES // 2
+    rest = []
+    for j in range(n):
+        lo, hi = max(0, j - half), min(n, j + half + 1)
+        c = count[hi] - count[lo]
+        rest.append(xs[j] - (total[hi] - total[lo]) / c if seen[j] and c else 0.0)
+    return _Left(rest, seen, {}, [0.0, *accumulate(r * r for r in rest)], count)
+
+
+def _span(left: _Left, lag: int) -> int:
+    """The minutes folded at ``lag``: the most whole cycles back from now that were seen
+    (COVER of them), at least FOLD_CYCLES; 0 when there are not that many."""
+    size = len(left.seen)
+    n = (size // lag) * lag
+    while n >= FOLD_CYCLES * lag and left.count[size] - left.count[size - n] < COVER * n:
+        n -= lag  # the bot has not run that long (or was down): fold fewer cycles
+    return n if n >= FOLD_CYCLES * lag else 0
+
+
+def _fold(left: _Left, lag: int, swing: float) -> _Fit | None:
+    """How well the profile folded at ``lag`` fits, if ``lag`` is a period now; None if
+    it is not.
+
+    The profile's spread between phases is set against what varies within a
+    phase from cycle to cycle (noise, and load that wanders at any pace shorter
+    than a cycle); it must span at least ``swing``; and the last cycle must
+    show it too (the profile explains it better than no profile does).
+    """
+    n = _span(left, lag)
+    if not n:
+        return None
+    rest, seen = left.rest[len(left.rest) - n :], left.seen[len(left.seen) - n :]
+    sums = [sum(rest[p::lag]) for p in range(lag)]
+    size = len(left.seen)
+    if left.count[size] - left.count[size - n] == n:
+        counts = [n // lag] * lag  # every minute seen
+    else:
+        counts = [sum(seen[p::lag]) for p in range(lag)]
+    if min(counts) < 2:
+        return None
+    means = [t / c for t, c in zip(sums, counts, strict=True)]
+    if max(means) - min(means) < swing:
+        return None
+    between = sum(t * t / c for t, c in zip(sums, counts, strict=True))
+    squares = left.squares[-1] - left.squares[len(left.rest) - n]
+    within = (squares - between) / max(1, sum(counts) - lag)
+    within = max(within, (NOISE_FLOOR * swing) ** 2)  # load read without noise: still finite
+    left.within[lag] = within
+    bar = chi2_quantile(lag - 1, PERIOD_Z)
+    stat = between / within
+    if stat <= bar:
+        return None
+    last = range(n - lag, n)
+    if sum(seen[j] for j in last) < COVER * lag:
+        return None
+    flat = sum(rest[j] * rest[j] for j in last)
+    fitted = sum((rest[j] - means[j % lag]) ** 2 for j in last if seen[j])
+    if fitted >= flat:
+        return None
+    return _Fit(stat / bar, between / n, within, n)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    stat: float  # the F statistic over its bar: how far past chance
+    explained: float  # the variance the profile explains, per minute folded
+    within: float  # the variance left within a phase
+    minutes: int  # folded
+
+
+def _shortest(passed: dict[int, _Fit], best: int) -> int:
+    """The period among the lags that passed: ``best`` or, when the profile of one of its
+    divisors explains as much (what ``best`` explains beyond it is within chance), that
+    divisor, the shortest such. A period's multiples fold as well as it does; an hourly
+    job folded at 30 minutes explains half of it, so 60 stays."""
+    fit = passed[best]
+    for d in sorted(passed):
+        if d >= best or best % d:
+            continue
+        extra = max(0.0, fit.explained - passed[d].explained) * fit.minutes
+        if extra / fit.within <= chi2_quantile(best - d, PERIOD_Z):
+            return d
+    return best

@@ -92,3 +92,9 @@ def utilisation_for_share(k: int, x_over_s: float, share: float) -> float:
         else:
             hi = mid
     return lo
+
+
+def chi2_quantile(nu: int, z: float) -> float:
+    """Chi-square quantile with ``nu`` degrees of freedom at standard-normal ``z`` (Wilson-Hilferty)."""
+    a = 2.0 / (9.0 * nu)
+    return nu * max(1e-9, 1.0 - a + z * math.sqrt(a)) ** 3
