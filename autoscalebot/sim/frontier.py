@@ -80,7 +80,6 @@ KNOBS: dict[str, tuple[tuple[str, dict[str, object]], ...]] = {
         ("p99.9", {"TARGET_PERCENTILE": 99.9}),
         ("p99.5", {"TARGET_PERCENTILE": 99.5}),
         ("p99", {"TARGET_PERCENTILE": 99.0}),
-        ("p97", {"TARGET_PERCENTILE": 97.0}),
         ("p85", {"TARGET_PERCENTILE": 85.0}),
         ("p75", {"TARGET_PERCENTILE": 75.0}),
         ("p60", {"TARGET_PERCENTILE": 60.0}),
