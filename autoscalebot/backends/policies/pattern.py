@@ -288,7 +288,7 @@ class Repeats:
             if m_end + 1 + JITTER - lag > m0:
                 continue  # the coming minutes one cycle back are not past yet
             ups: list[float] = []
-            for c in range(1, cycles + 1):
+            for c in range(cycles, 0, -1):  # the oldest first: often not there yet
                 base = self._mean(m0 - c * lag, -2, 0)
                 coming = [self._mean(m - c * lag, 0, JITTER) for m in range(m0 + 1, m_end + 2)]
                 seen = [v for v in coming if v is not None]
