@@ -45,7 +45,7 @@ from autoscalebot.sim.table import metrics_table, render
 BENCH_SETTINGS = {"TIME_ZONE": "UTC", "MIN_DYNOS": 1, "MAX_DYNOS": 60, **frontier.PINNED}
 PEAK_RPS = 150.0
 BEST = "adaptive"
-DEFAULT_DAYS = 1.5  # 9 families x 10 seeds x 26 settings in under 3 min on 2 cores
+DEFAULT_DAYS = 1.5  # 9 families x 10 seeds x 27 settings in under 3 min on 2 cores
 
 Job = tuple[str, int, float, tuple[str, ...]]
 

@@ -78,7 +78,8 @@ KNOBS: dict[str, tuple[tuple[str, dict[str, object]], ...]] = {
     "adaptive": (
         ("p95", {}),
         ("p99.9", {"TARGET_PERCENTILE": 99.9}),
-        ("p99.5", {"TARGET_PERCENTILE": 99.5}),
+        ("p99.5, hold 20 min", {"TARGET_PERCENTILE": 99.5, "ADAPTIVE_DOWN_WINDOW_SECONDS": 1200}),
+        ("p99, hold 20 min", {"TARGET_PERCENTILE": 99.0, "ADAPTIVE_DOWN_WINDOW_SECONDS": 1200}),
         ("p99", {"TARGET_PERCENTILE": 99.0}),
         ("p85", {"TARGET_PERCENTILE": 85.0}),
         ("p75", {"TARGET_PERCENTILE": 75.0}),

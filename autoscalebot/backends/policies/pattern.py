@@ -24,8 +24,8 @@ of one minute's reading against the next, robustly).
   from cycle to cycle (an F test at 3.5 sigma, as dozens of lags are tried),
   by at least a dyno's worth of load, in at least three cycles, and the last
   cycle shows it too. Multiples of a period fold as well: the shortest lag
-  that passes is the period. Every lag is tried each half hour, the one
-  found is checked every ten minutes and dropped when it fails. A
+  that passes is the period. Every lag is tried each hour, the one
+  found is checked every 15 minutes and dropped when it fails. A
   :class:`Period` foresees the rises in its profile and says the most load
   a coming span will carry, so the policy gives dynos back as soon as that
   span is quiet instead of holding them through its down window.
@@ -54,8 +54,8 @@ CALENDAR: tuple[tuple[int, int], ...] = ((DAY_MIN, 2), (WEEK_MIN, 2))
 SHORT_LAGS = range(3, HOUR_MIN + 1)  # minutes: candidate periods, the hour's included
 FOLD_MINUTES = 360  # a period is folded over the last six hours (at least 3 cycles)
 FOLD_CYCLES = 3
-SEARCH_EVERY = 30  # minutes between searches over every lag
-CHECK_EVERY = 10  # minutes between checks of the lag found
+SEARCH_EVERY = 60  # minutes between searches over every lag
+CHECK_EVERY = 15  # minutes between checks of the lag found
 PERIOD_Z = 3.5  # sigmas: dozens of lags are tried, one must stand out
 LEVEL_MINUTES = 61  # the load's level, taken off before folding: its mean over the hour around
 RISE_Z = 1.0  # sigmas of noise each calendar cycle's rise must clear
