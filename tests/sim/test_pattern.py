@@ -3,6 +3,7 @@ days; a trend, a one-off and noise are not; a period that stops is dropped."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -101,3 +102,19 @@ def test_a_daily_peak_needs_two_days() -> None:
     now = 2 * DAY + 9 * HOUR - 80.0
     rise, lag = r.rise(now, now + 75.0)
     assert rise == pytest.approx(120.0) and lag == DAY_MIN
+
+
+def test_readings_that_are_no_numbers_are_no_data() -> None:
+    r = Repeats(load_of)
+    for t, ratio, dynos in [
+        (math.nan, 1.0, 2),
+        (60.0, math.nan, 2),
+        (60.0, math.inf, 2),
+        (60.0, -1.0, 2),
+        (60.0, 1.0, 0),
+        (math.inf, 1.0, 2),
+    ]:
+        r.add(t, ratio, dynos)
+    assert r.value(1) is None and r.noise(120.0) == 0.0
+    r.add(60.0, 1.5, 2)
+    assert r.value(1) == 3.0

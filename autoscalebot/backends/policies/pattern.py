@@ -118,7 +118,11 @@ class Repeats:
     # ---- the ring ----
 
     def add(self, now: float, ratio: float, dynos: int) -> None:
-        """A beat at ``now``: its latency as a multiple of the service time, the dynos serving."""
+        """A beat at ``now``: its latency as a multiple of the service time, the dynos serving.
+        A reading that is no number, negative, or from no dyno is no data (a recorded
+        history is a file on disk: it may hold anything)."""
+        if not (math.isfinite(now) and math.isfinite(ratio) and ratio >= 0.0 and dynos >= 1):
+            return
         m = int(now // MINUTE)
         head = self._head
         if head is None or m > head:
