@@ -231,7 +231,7 @@ class Repeats:
         """The lag of 3 to 60 minutes at which the load repeats, if one does (see the module).
 
         Every lag is tried each SEARCH_EVERY minutes; the one found is checked
-        each CHECK_EVERY minutes, and dropped the first cycle it fails to show.
+        each CHECK_EVERY minutes, and dropped at the first check it fails.
         """
         m0 = int(now // MINUTE) - 1  # the last whole minute
         if swing <= 0.0:
