@@ -57,7 +57,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, RequestFigures, Verdict
-from autoscalebot.backends.policies.pattern import MINUTE, WEEK_MIN, Repeats
+from autoscalebot.backends.policies.pattern import MINUTE, WEEK_MIN, Period, Repeats
 from autoscalebot.backends.policies.profile import LatencyPolicy, no_change
 from autoscalebot.backends.policies.queueing import (
     chi2_quantile,
@@ -289,7 +289,7 @@ class AdaptivePolicy(LatencyPolicy):
             wanted = foreseen
             reason = f"{plural(foreseen, 'dyno')} foreseen within a boot: {why}"
         if wanted is None:
-            early = self._down_with_period(serving, current, now, swing, foreseen)
+            early = self._down_with_period(found, serving, current, now, foreseen)
             if early is not None:
                 return Verdict(outcome=outcome, wanted=early[0], reason=early[1])
             wanted, reason = self._down(serving, current, now)
@@ -358,14 +358,11 @@ class AdaptivePolicy(LatencyPolicy):
         return best, why
 
     def _down_with_period(
-        self, serving: int, current: int, now: float, swing: float, foreseen: int
+        self, found: Period | None, serving: int, current: int, now: float, foreseen: int
     ) -> tuple[int, str] | None:
         """While the load repeats every few minutes, give dynos back as soon as its last
         cycles say the next boot and two beats need fewer, not after the down window."""
-        if serving != current or self.same < 2:
-            return None
-        found = self.repeats.period(now, swing)
-        if found is None:
+        if found is None or serving != current or self.same < 2:
             return None
         ahead = self.boot + 2 * self.s.heartbeat_interval_in_seconds
         most = found.most(int(now // MINUTE), int((now + ahead) // MINUTE))

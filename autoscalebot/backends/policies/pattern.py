@@ -141,24 +141,18 @@ class Repeats:
             self._n[i] += 1
             self._read[i] = 0
 
-    def _cell(self, m: int) -> tuple[float, int, int] | None:
-        """(mean latency ratio, dynos serving, beats) of minute ``m``; None when not seen."""
+    def _index(self, m: int) -> int | None:
+        """Where minute ``m`` is in the ring; None when it was not seen (or is out of it)."""
         head = self._head
         if head is None or m > head or m <= head - SPAN:
             return None
         i = m % SPAN
-        n = self._n[i]
-        if not n:
-            return None
-        return self._ratio[i] / n, max(1, round(self._dynos[i] / n)), n
+        return i if self._n[i] else None
 
     def value(self, m: int) -> float | None:
         """The load in minute ``m`` (requests per second); None when that minute was not seen."""
-        head = self._head
-        if head is None or m > head or m <= head - SPAN:
-            return None
-        i = m % SPAN
-        if not self._n[i]:
+        i = self._index(m)
+        if i is None:
             return None
         if not self._read[i]:
             n = self._n[i]
@@ -166,42 +160,20 @@ class Repeats:
             self._read[i] = 1
         return self._load[i]
 
-    def _mean(self, m: int, lo: int, hi: int) -> float | None:
-        """The load over minutes ``m + lo .. m + hi``, their beats taken together."""
-        return self._pool(self._cell(j) for j in range(m + lo, m + hi + 1))
-
-    def _pool(self, cells: Iterable[tuple[float, int, int] | None]) -> float | None:
-        """The load of several minutes' beats: latencies averaged per dyno count, then read."""
+    def _pool(self, minutes: Iterable[int]) -> float | None:
+        """The load of several minutes' beats taken together: latencies averaged per
+        dyno count, then read; None when none of them was seen."""
         groups: dict[int, list[float]] = {}
         beats = 0
-        for cell in cells:
-            if cell is None:
+        for m in minutes:
+            i = self._index(m)
+            if i is None:
                 continue
-            ratio, dynos, n = cell
-            g = groups.setdefault(dynos, [0.0, 0.0])
-            g[0] += ratio * n
+            n = self._n[i]
+            g = groups.setdefault(max(1, round(self._dynos[i] / n)), [0.0, 0.0])
+            g[0] += self._ratio[i]
             g[1] += n
             beats += n
-        if not beats:
-            return None
-        return sum(self.load_of(t / c, d) * c for d, (t, c) in groups.items()) / beats
-
-    def _phase(self, start: int, end: int, lag: int) -> float | None:
-        """:meth:`_pool` of the minutes ``start``, ``start + lag``, ... up to ``end`` (all in the ring)."""
-        ratios, dynos, counts = self._ratio, self._dynos, self._n
-        groups: dict[int, list[float]] = {}
-        beats = 0
-        head = -1 if self._head is None else self._head
-        while start <= head - SPAN:
-            start += lag
-        for m in range(start, min(end, head) + 1, lag):
-            i = m % SPAN
-            n = counts[i]
-            if n:
-                g = groups.setdefault(max(1, round(dynos[i] / n)), [0.0, 0.0])
-                g[0] += ratios[i]
-                g[1] += n
-                beats += n
         if not beats:
             return None
         return sum(self.load_of(t / c, d) * c for d, (t, c) in groups.items()) / beats
@@ -252,23 +224,22 @@ class Repeats:
         found = None
         if passed:
             best = max(passed, key=lambda lag: passed[lag].stat)
-            found = self._levels(window, left, m0, _shortest(passed, best))
+            lag = _shortest(passed, best)
+            found = self._levels(window, m0, lag, passed[lag])
         self._lag, self._period = (found.lag if found else None), found
         return found
 
-    def _levels(self, window: list[float | None], left: _Left, m0: int, lag: int) -> Period | None:
+    def _levels(self, window: list[float | None], m0: int, lag: int, fit: _Fit) -> Period | None:
         """The period at ``lag``: each phase's beats pooled over the folded cycles, then
         read as load, moved to where the last cycle ran; None if a phase was never seen."""
-        n = _span(left, lag)
-        first = m0 - n + 1
-        pooled = [self._phase(first + ((p - first) % lag), m0, lag) for p in range(lag)]
+        first = m0 - fit.minutes + 1
+        pooled = [self._pool(range(first + (p - first) % lag, m0 + 1, lag)) for p in range(lag)]
         if None in pooled:
             return None
         profile = tuple(x or 0.0 for x in pooled)
-        recent = [(m0 - j, window[-1 - j]) for j in range(lag) if window[-1 - j] is not None]
-        offset = sum(x - profile[m % lag] for m, x in recent if x is not None) / max(1, len(recent))
-        counts = [sum(left.seen[len(left.seen) - n + p :: lag]) for p in range(lag)]
-        margin = math.sqrt(left.within[lag] / max(1, min(counts)))
+        recent = [(m0 - j, x) for j, x in enumerate(reversed(window[-lag:])) if x is not None]
+        offset = sum(x - profile[m % lag] for m, x in recent) / max(1, len(recent))
+        margin = math.sqrt(fit.within / fit.fewest)
         return Period(lag, profile, margin, offset)
 
     def rise(self, now: float, end: float) -> tuple[float, int | None]:
@@ -293,8 +264,12 @@ class Repeats:
                 continue  # the coming minutes one cycle back are not past yet
             ups: list[float] = []
             for c in range(cycles, 0, -1):  # the oldest first: often not there yet
-                base = self._mean(m0 - c * lag, -2, 0)
-                coming = [self._mean(m - c * lag, 0, JITTER) for m in range(m0 + 1, m_end + 2)]
+                back = m0 - c * lag
+                base = self._pool(range(back - 2, back + 1))
+                coming = [
+                    self._pool(range(m - c * lag, m - c * lag + JITTER + 1))
+                    for m in range(m0 + 1, m_end + 2)
+                ]
                 seen = [v for v in coming if v is not None]
                 if base is None or not seen:
                     break
@@ -314,7 +289,6 @@ class _Left:
 
     rest: list[float]  # 0.0 where not seen
     seen: list[int]  # 1 where seen
-    within: dict[int, float]  # per lag folded: the variance within a phase
     squares: list[float]  # squares[j]: the sum of rest[i] ** 2 for i < j
     count: list[int]  # count[j]: the minutes seen before j
 
@@ -332,7 +306,7 @@ def _detrended(window: list[float | None]) -> _Left:
         lo, hi = max(0, j - half), min(n, j + half + 1)
         c = count[hi] - count[lo]
         rest.append(xs[j] - (total[hi] - total[lo]) / c if seen[j] and c else 0.0)
-    return _Left(rest, seen, {}, [0.0, *accumulate(r * r for r in rest)], count)
+    return _Left(rest, seen, [0.0, *accumulate(r * r for r in rest)], count)
 
 
 def _span(left: _Left, lag: int) -> int:
@@ -373,7 +347,6 @@ def _fold(left: _Left, lag: int, swing: float) -> _Fit | None:
     squares = left.squares[-1] - left.squares[len(left.rest) - n]
     within = (squares - between) / max(1, sum(counts) - lag)
     within = max(within, (NOISE_FLOOR * swing) ** 2)  # load read without noise: still finite
-    left.within[lag] = within
     bar = chi2_quantile(lag - 1, PERIOD_Z)
     stat = between / within
     if stat <= bar:
@@ -385,7 +358,7 @@ def _fold(left: _Left, lag: int, swing: float) -> _Fit | None:
     fitted = sum((rest[j] - means[j % lag]) ** 2 for j in last if seen[j])
     if fitted >= flat:
         return None
-    return _Fit(stat / bar, between / n, within, n)
+    return _Fit(stat / bar, between / n, within, n, min(counts))
 
 
 @dataclass(frozen=True)
@@ -394,6 +367,7 @@ class _Fit:
     explained: float  # the variance the profile explains, per minute folded
     within: float  # the variance left within a phase
     minutes: int  # folded
+    fewest: int  # minutes seen in the phase seen least
 
 
 def _shortest(passed: dict[int, _Fit], best: int) -> int:
