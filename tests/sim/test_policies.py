@@ -272,12 +272,39 @@ def test_adaptive_ignores_one_unlucky_beat_but_not_two():
 
 def test_adaptive_scales_down_only_after_the_down_window_and_not_below_the_need():
     d = Driver(make(AdaptivePolicy), current=10)
-    # 130 ms: ~48 % busy, so 6 dynos would do. Eight beats make the evidence (at 210 s);
-    # then every estimate in the 420 s down window must agree.
+    # 130 ms: ~48 % busy, so 6 dynos would carry the mean. Eight beats make the evidence
+    # (at 210 s); then every estimate in the 420 s down window must agree.
     d.run(130.0, beats=20)
     assert d.scales == []
     d.run(130.0, beats=1)
-    assert d.scales == [(600.0, 10, 6)]
+    assert len(d.scales) == 1
+    when, before, after = d.scales[0]
+    # 14 beats cannot prove the mean is the load: the upper bound keeps a few more than 6
+    assert (when, before) == (600.0, 10) and 6 < after < 10
+
+
+def _down_after(ms: float, current: int, **overrides: Any) -> int:
+    """Where adaptive first scales down to, fed steady beats of ``ms`` (its window filled)."""
+    d = Driver(make(AdaptivePolicy, **overrides), current=current)
+    d.run(ms, beats=200)
+    assert d.scales, "never scaled down"
+    return d.scales[0][2]
+
+
+def test_adaptive_down_needs_evidence_the_fewer_dynos_suffice():
+    # Two dynos ~30 % busy: one would do on the mean, but 14 beats cannot show that one
+    # dyno will not be swamped; at p75 the proof asked for is lighter, and it goes.
+    d = Driver(make(AdaptivePolicy, APP_CONCURRENCY=1), current=2)
+    d.run(115.0, beats=200)
+    assert d.scales == []
+    assert _down_after(115.0, 2, APP_CONCURRENCY=1, TARGET_PERCENTILE=75) == 1
+
+
+def test_adaptive_down_evidence_grows_with_the_window_not_the_count():
+    # The same load read over a longer window is known better: it goes lower, not higher
+    short = _down_after(130.0, 10)
+    long = _down_after(130.0, 10, ADAPTIVE_DOWN_WINDOW_SECONDS=1800)
+    assert long < short
 
 
 def test_adaptive_down_window_is_a_setting():

@@ -22,6 +22,12 @@ carrying, how sure am I, and how many dynos does that load need?".
   last ``ADAPTIVE_DOWN_WINDOW_SECONDS`` (default 420), so load that comes
   back within minutes finds its dynos still there, and never by more than
   half the dynos at once (at low utilisation latency says little about load).
+- **Down needs evidence too.** The fewer dynos must also carry the *upper*
+  confidence bound of the load over all the window's beats, at a confidence
+  that follows the target: 0.7 of its normal deviate (0.5 sigma at p75, 1.15
+  at p95, 1.6 at p99). A few quiet beats on two dynos are not proof that one
+  will do; a tight target asks for more proof. The bound narrows as the
+  window grows, where the most of many noisy estimates would only grow.
 - **Boot delay.** Dynos asked for serve only ``APP_BOOT_SECONDS`` (default
   45) later. Each beat is read against the dynos that were serving when it
   was taken, so the bot neither adds dynos again while the first ones boot
@@ -54,6 +60,7 @@ import dataclasses
 import math
 from collections import deque
 from collections.abc import Iterable
+from statistics import NormalDist
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, RequestFigures, Verdict
@@ -73,6 +80,9 @@ from autoscalebot.engine.wording import plural
 UP_WINDOWS = (1, 2, 4, 8, 16)  # beats
 DOWN_BEATS = 8  # one of UP_WINDOWS: its running sum serves both
 Z_UP = 1.64  # one-sided 95 % lower bound on the load before adding dynos
+# Scaling down, the fewer dynos must carry the load's upper bound over the down window at
+# this share of the target percentile's normal deviate (a tight target asks for more proof).
+DOWN_Z_SHARE = 0.7
 # At low utilisation latency hardly moves with load, so a few beats can suggest
 # far fewer dynos than needed; never drop more than half at once.
 MAX_DOWN_SHARE = 0.5
@@ -115,6 +125,9 @@ class AdaptivePolicy(LatencyPolicy):
         # (when, allowed), the allowed values falling from left to right.
         self.downs: deque[tuple[float, int]] = deque()
         self.downs_since: float | None = None  # when the down window last started
+        # The beats on the current count within the down window: (when, ms), and their sum.
+        self.window: deque[tuple[float, float]] = deque()
+        self.window_sum = 0.0
         self.same = 0  # how many of the latest beats saw the same serving count
         self._thresholds: dict[tuple[int, int], float] = {}
         self.sums = dict.fromkeys(UP_WINDOWS, 0.0)  # running sum of the last w beats' ms
@@ -159,6 +172,7 @@ class AdaptivePolicy(LatencyPolicy):
         # 1 % of beats. At hotter targets timeouts are routine and prove nothing.
         p = over_share(app.concurrency, self.rho_target, app.timeout_ms / app.service_ms)
         self.hot_needed = 2 if p <= 0.01 else 1_000_000
+        self.z_down = DOWN_Z_SHARE * max(0.0, NormalDist().inv_cdf(1.0 - app.slow_share))
 
     # ---- which dynos serve ----
 
@@ -380,6 +394,17 @@ class AdaptivePolicy(LatencyPolicy):
             f"in the next {ahead:g} s"
         )
 
+    def _upper_need(self, serving: int, current: int) -> int:
+        """The dynos the upper confidence bound of the load over the down window's beats
+        needs (at most ``current``): the mean of n exponential beats times 2n over the
+        chi-square quantile below it."""
+        n = len(self.window)
+        if n < DOWN_BEATS or self.z_down <= 0.0:
+            return 1
+        upper = self.window_sum / n * 2 * n / chi2_quantile(2 * n, -self.z_down)
+        rho = utilisation_from_mean(self.app.concurrency, upper / self.app.service_ms)
+        return min(current, self._need(rho * serving * self.per_dyno))
+
     def _down(self, serving: int, current: int, now: float) -> tuple[int | None, str]:
         if serving != current or self.same < DOWN_BEATS:
             allowed = current  # dynos still booting, or too few beats on this count: hold
@@ -393,10 +418,18 @@ class AdaptivePolicy(LatencyPolicy):
                     math.ceil(current * (1.0 - MAX_DOWN_SHARE)),
                 ),
             )
-        downs = self.downs
+        downs, window = self.downs, self.window
         if self.downs_since is None:
             self.downs_since = now
             downs.clear()
+            window.clear()
+            self.window_sum = 0.0
+        if serving == current:
+            ms = self.beats[-1][0]
+            window.append((now, ms))
+            self.window_sum += ms
+        while window and window[0][0] <= now - self.down_window:
+            self.window_sum -= window.popleft()[1]
         while downs and downs[-1][1] <= allowed:
             downs.pop()
         downs.append((now, allowed))
@@ -405,6 +438,8 @@ class AdaptivePolicy(LatencyPolicy):
         if now - self.downs_since < self.down_window - self.s.heartbeat_interval_in_seconds - 1e-9:
             return None, ""  # the window has not filled since the last change
         target = downs[0][1]
+        if target < current:
+            target = max(target, self._upper_need(serving, current))
         if target < current:
             self.downs_since = None
             return (
