@@ -615,7 +615,8 @@ SPEC: tuple[Setting, ...] = (
         "ADAPTIVE_DOWN_WINDOW_SECONDS",
         420.0,
         _ranged(0, DAY),
-        "Adaptive policy: scale down only to the most any recent estimate allowed over this window.",
+        "Adaptive policy: scale down only to the most any recent estimate allowed over this window, "
+        "and only to a count that carries the upper confidence bound of the load over its beats.",
     ),
     Setting(
         "REDIS_URL",
