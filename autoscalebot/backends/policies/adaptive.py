@@ -125,9 +125,7 @@ class AdaptivePolicy(LatencyPolicy):
         # (when, allowed), the allowed values falling from left to right.
         self.downs: deque[tuple[float, int]] = deque()
         self.downs_since: float | None = None  # when the down window last started
-        # The beats on the current count within the down window: (when, ms), and their sum.
-        self.window: deque[tuple[float, float]] = deque()
-        self.window_sum = 0.0
+        self.window: deque[tuple[float, float]] = deque()  # (when, ms): the down window's beats
         self.same = 0  # how many of the latest beats saw the same serving count
         self._thresholds: dict[tuple[int, int], float] = {}
         self.sums = dict.fromkeys(UP_WINDOWS, 0.0)  # running sum of the last w beats' ms
@@ -401,7 +399,8 @@ class AdaptivePolicy(LatencyPolicy):
         n = len(self.window)
         if n < DOWN_BEATS or self.z_down <= 0.0:
             return 1
-        upper = self.window_sum / n * 2 * n / chi2_quantile(2 * n, -self.z_down)
+        mean = sum(ms for _, ms in self.window) / n
+        upper = mean * 2 * n / chi2_quantile(2 * n, -self.z_down)
         rho = utilisation_from_mean(self.app.concurrency, upper / self.app.service_ms)
         return min(current, self._need(rho * serving * self.per_dyno))
 
@@ -423,13 +422,10 @@ class AdaptivePolicy(LatencyPolicy):
             self.downs_since = now
             downs.clear()
             window.clear()
-            self.window_sum = 0.0
         if serving == current:
-            ms = self.beats[-1][0]
-            window.append((now, ms))
-            self.window_sum += ms
+            window.append((now, self.beats[-1][0]))
         while window and window[0][0] <= now - self.down_window:
-            self.window_sum -= window.popleft()[1]
+            window.popleft()
         while downs and downs[-1][1] <= allowed:
             downs.pop()
         downs.append((now, allowed))
