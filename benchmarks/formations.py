@@ -51,9 +51,10 @@ class HeartbeatProcess:
             text=True,
         )
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # "heartbeat server listening on http://127.0.0.1:PORT"
-        self.url = line.strip().rsplit(" ", 1)[-1]
-        self.heartbeat_url = self.url + "/hb"
+        # "heartbeat server listening on http://127.0.0.1:PORT/hb"
+        line = self.proc.stdout.readline()
+        self.heartbeat_url = line.strip().rsplit(" ", 1)[-1]
+        self.url = self.heartbeat_url.removesuffix("/hb")
 
     def close(self) -> None:
         self.proc.terminate()

@@ -337,7 +337,8 @@ class HeartbeatServer(BackgroundHTTPServer):
 def main(argv: list[str] | None = None, prog: str = "autoscalebot emulate heartbeat") -> int:
     """Run a heartbeat server until SIGTERM/SIGINT; returns the exit status.
 
-    Prints ``heartbeat server listening on http://127.0.0.1:PORT`` once ready.
+    Prints ``heartbeat server listening on http://127.0.0.1:PORT/PATH`` once ready: the
+    heartbeat URL itself, what HEARTBEAT_URL takes.
     """
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None, prog: str = "autoscalebot emulate heartb
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with stop_on_signals() as stop, server:
-        print(f"heartbeat server listening on {server.url}", flush=True)
+        print(f"heartbeat server listening on {server.heartbeat_url}", flush=True)
         stop.wait()
     return 0
 

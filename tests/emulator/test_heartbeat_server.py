@@ -218,7 +218,9 @@ def test_main_serves_until_sigterm() -> None:
             prefix = "heartbeat server listening on "
             assert line.startswith(prefix), line
             url = line[len(prefix) :].strip()
-            response = httpx.get(f"{url}/autoscalebot/heartbeat/", timeout=5, **HTTPX_OPTIONS)
+            # the heartbeat URL itself, path and all: what HEARTBEAT_URL takes
+            assert url.endswith("/autoscalebot/heartbeat/")
+            response = httpx.get(url, timeout=5, **HTTPX_OPTIONS)
             assert response.status_code == 503
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=2) == 0
