@@ -22,12 +22,14 @@ carrying, how sure am I, and how many dynos does that load need?".
   last ``ADAPTIVE_DOWN_WINDOW_SECONDS`` (default 420), so load that comes
   back within minutes finds its dynos still there, and never by more than
   half the dynos at once (at low utilisation latency says little about load).
-- **Down needs evidence too.** The fewer dynos must also carry the *upper*
-  confidence bound of the load over all the window's beats, at a confidence
-  that follows the target: 0.7 of its normal deviate (0.5 sigma at p75, 1.15
-  at p95, 1.6 at p99). A few quiet beats on two dynos are not proof that one
-  will do; a tight target asks for more proof. The bound narrows as the
-  window grows, where the most of many noisy estimates would only grow.
+- **Down needs evidence too.** The fewer dynos must not be swamped by the
+  *upper* 95 % confidence bound of the load over the beats on the current
+  count (the last hour of them at most; the same confidence the way up asks
+  for). A few quiet beats on two dynos are
+  not proof that one can take the load of two. Only being swamped is ruled
+  out, not missing the target: at low utilisation latency hardly moves with
+  load, and a bound that had to meet the target would hold idle dynos for
+  ever at tight targets (measured: p99.9 ran up to MAX_DYNOS).
 - **Boot delay.** Dynos asked for serve only ``APP_BOOT_SECONDS`` (default
   45) later. Each beat is read against the dynos that were serving when it
   was taken, so the bot neither adds dynos again while the first ones boot
@@ -60,7 +62,6 @@ import dataclasses
 import math
 from collections import deque
 from collections.abc import Iterable
-from statistics import NormalDist
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, RequestFigures, Verdict
@@ -79,10 +80,8 @@ from autoscalebot.engine.wording import plural
 
 UP_WINDOWS = (1, 2, 4, 8, 16)  # beats
 DOWN_BEATS = 8  # one of UP_WINDOWS: its running sum serves both
-Z_UP = 1.64  # one-sided 95 % lower bound on the load before adding dynos
-# Scaling down, the fewer dynos must carry the load's upper bound over the down window at
-# this share of the target percentile's normal deviate (a tight target asks for more proof).
-DOWN_Z_SHARE = 0.7
+Z_UP = 1.64  # one-sided 95 % bound on the load: the lower before adding dynos, the upper before removing
+EVIDENCE_SECONDS = 3600.0  # the upper bound reads the beats on the current count over up to an hour
 # At low utilisation latency hardly moves with load, so a few beats can suggest
 # far fewer dynos than needed; never drop more than half at once.
 MAX_DOWN_SHARE = 0.5
@@ -125,7 +124,8 @@ class AdaptivePolicy(LatencyPolicy):
         # (when, allowed), the allowed values falling from left to right.
         self.downs: deque[tuple[float, int]] = deque()
         self.downs_since: float | None = None  # when the down window last started
-        self.window: deque[tuple[float, float]] = deque()  # (when, ms): the down window's beats
+        # (when, ms): the beats on the current count, over the down window or the hour
+        self.window: deque[tuple[float, float]] = deque()
         self.same = 0  # how many of the latest beats saw the same serving count
         self._thresholds: dict[tuple[int, int], float] = {}
         self.sums = dict.fromkeys(UP_WINDOWS, 0.0)  # running sum of the last w beats' ms
@@ -170,7 +170,6 @@ class AdaptivePolicy(LatencyPolicy):
         # 1 % of beats. At hotter targets timeouts are routine and prove nothing.
         p = over_share(app.concurrency, self.rho_target, app.timeout_ms / app.service_ms)
         self.hot_needed = 2 if p <= 0.01 else 1_000_000
-        self.z_down = DOWN_Z_SHARE * max(0.0, NormalDist().inv_cdf(1.0 - app.slow_share))
 
     # ---- which dynos serve ----
 
@@ -392,17 +391,17 @@ class AdaptivePolicy(LatencyPolicy):
             f"in the next {ahead:g} s"
         )
 
-    def _upper_need(self, serving: int, current: int) -> int:
-        """The dynos the upper confidence bound of the load over the down window's beats
-        needs (at most ``current``): the mean of n exponential beats times 2n over the
-        chi-square quantile below it."""
+    def _unswamped(self, serving: int, current: int) -> int:
+        """The fewest dynos the upper confidence bound of the load over the beats on the
+        current count would not swamp (at most ``current``): the mean of n exponential
+        beats times 2n over the chi-square quantile below it, read as utilisation."""
         n = len(self.window)
-        if n < DOWN_BEATS or self.z_down <= 0.0:
-            return 1
+        if n < DOWN_BEATS:
+            return current
         mean = sum(ms for _, ms in self.window) / n
-        upper = mean * 2 * n / chi2_quantile(2 * n, -self.z_down)
+        upper = mean * 2 * n / chi2_quantile(2 * n, -Z_UP)
         rho = utilisation_from_mean(self.app.concurrency, upper / self.app.service_ms)
-        return min(current, self._need(rho * serving * self.per_dyno))
+        return min(current, max(1, math.ceil(rho * serving - 1e-9)))
 
     def _down(self, serving: int, current: int, now: float) -> tuple[int | None, str]:
         if serving != current or self.same < DOWN_BEATS:
@@ -424,7 +423,7 @@ class AdaptivePolicy(LatencyPolicy):
             window.clear()
         if serving == current:
             window.append((now, self.beats[-1][0]))
-        while window and window[0][0] <= now - self.down_window:
+        while window and window[0][0] <= now - max(self.down_window, EVIDENCE_SECONDS):
             window.popleft()
         while downs and downs[-1][1] <= allowed:
             downs.pop()
@@ -435,7 +434,7 @@ class AdaptivePolicy(LatencyPolicy):
             return None, ""  # the window has not filled since the last change
         target = downs[0][1]
         if target < current:
-            target = max(target, self._upper_need(serving, current))
+            target = max(target, self._unswamped(serving, current))
         if target < current:
             self.downs_since = None
             return (
