@@ -616,7 +616,7 @@ SPEC: tuple[Setting, ...] = (
         420.0,
         _ranged(0, DAY),
         "Adaptive policy: scale down only to the most any recent estimate allowed over this window, "
-        "and only to a count that carries the upper confidence bound of the load over its beats.",
+        "and only to a count the load's upper confidence bound would not swamp.",
     ),
     Setting(
         "REDIS_URL",
