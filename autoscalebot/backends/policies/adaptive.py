@@ -23,13 +23,13 @@ carrying, how sure am I, and how many dynos does that load need?".
   back within minutes finds its dynos still there, and never by more than
   half the dynos at once (at low utilisation latency says little about load).
 - **Down needs evidence too.** The fewer dynos must not be swamped by the
-  *upper* 95 % confidence bound of the load over the beats on the current
-  count (the last hour of them at most; the same confidence the way up asks
-  for). A few quiet beats on two dynos are
-  not proof that one can take the load of two. Only being swamped is ruled
-  out, not missing the target: at low utilisation latency hardly moves with
-  load, and a bound that had to meet the target would hold idle dynos for
-  ever at tight targets (measured: p99.9 ran up to MAX_DYNOS).
+  *upper* confidence bound of the load over the beats on the current count
+  (the last hour of them at most), at the target's own confidence (85 % at
+  p85) and at most the 95 % the way up asks for. A few quiet beats on two
+  dynos are not proof that one can take the load of two. Only being swamped
+  is ruled out, not missing the target: at low utilisation latency hardly
+  moves with load, and a bound that had to meet the target would hold idle
+  dynos for ever at tight targets (measured: p99.9 ran up to MAX_DYNOS).
 - **Boot delay.** Dynos asked for serve only ``APP_BOOT_SECONDS`` (default
   45) later. Each beat is read against the dynos that were serving when it
   was taken, so the bot neither adds dynos again while the first ones boot
@@ -62,6 +62,7 @@ import dataclasses
 import math
 from collections import deque
 from collections.abc import Iterable
+from statistics import NormalDist
 from typing import Any
 
 from autoscalebot.backends.base import Bounds, Measurement, RequestFigures, Verdict
@@ -80,7 +81,7 @@ from autoscalebot.engine.wording import plural
 
 UP_WINDOWS = (1, 2, 4, 8, 16)  # beats
 DOWN_BEATS = 8  # one of UP_WINDOWS: its running sum serves both
-Z_UP = 1.64  # one-sided 95 % bound on the load: the lower before adding dynos, the upper before removing
+Z_UP = 1.64  # one-sided 95 % lower bound on the load before adding dynos (and most for the upper)
 EVIDENCE_SECONDS = 3600.0  # the upper bound reads the beats on the current count over up to an hour
 # At low utilisation latency hardly moves with load, so a few beats can suggest
 # far fewer dynos than needed; never drop more than half at once.
@@ -170,6 +171,8 @@ class AdaptivePolicy(LatencyPolicy):
         # 1 % of beats. At hotter targets timeouts are routine and prove nothing.
         p = over_share(app.concurrency, self.rho_target, app.timeout_ms / app.service_ms)
         self.hot_needed = 2 if p <= 0.01 else 1_000_000
+        # Down, the upper bound at the target's own confidence, at most the way up's.
+        self.z_down = min(Z_UP, max(0.0, NormalDist().inv_cdf(1.0 - app.slow_share)))
 
     # ---- which dynos serve ----
 
@@ -399,7 +402,7 @@ class AdaptivePolicy(LatencyPolicy):
         if n < DOWN_BEATS:
             return current
         mean = sum(ms for _, ms in self.window) / n
-        upper = mean * 2 * n / chi2_quantile(2 * n, -Z_UP)
+        upper = mean * 2 * n / chi2_quantile(2 * n, -self.z_down)
         rho = utilisation_from_mean(self.app.concurrency, upper / self.app.service_ms)
         return min(current, max(1, math.ceil(rho * serving - 1e-9)))
 
