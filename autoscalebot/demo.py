@@ -169,6 +169,11 @@ class DemoWorld:
             "HEROKU_API_KEY": DEMO_KEY,
             "HEROKU_API_URL": self.emulator.url,
             "HEARTBEAT_INTERVAL_IN_SECONDS": 1.0,
+            # The simulated app's own profile, for the policies that model the app
+            # (adaptive, hpa): the defaults describe a different app.
+            "APP_SERVICE_TIME_IN_MS": self.app.model.service_ms,
+            "APP_CONCURRENCY": self.app.model.concurrency,
+            "APP_BOOT_SECONDS": self.app.boot_seconds,
             "MAX_DYNOS": 5,
             "MIN_DYNOS": 1,
             "COUNT_REFRESH_IN_SECONDS": 5.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -124,3 +125,14 @@ def test_demo_scales_up_under_the_surge_and_stops_by_itself():
     ]
     assert ups, out.stdout[-2000:]
     assert time.monotonic() - started < 45
+
+
+def test_demo_tells_adaptive_its_app_so_its_load_estimates_are_right():
+    # The demo's app: 100 ms requests, one worker per dyno, a 24 rps surge. Told the
+    # defaults' app instead (two workers), adaptive read the surge as ~40-76 rps.
+    out = cli("--demo", "--duration", "30", "--set", "DECISION_BACKEND=adaptive", timeout=60)
+    assert out.returncode == 0, out.stderr
+    scales = [line for line in out.stdout.splitlines() if " event=scale " in line]
+    assert any("from=1 to=" in line for line in scales), out.stdout[-2000:]
+    estimates = [float(rps) for rps in re.findall(r"~(\d+) rps", "\n".join(scales))]
+    assert estimates and max(estimates) <= 30, scales
