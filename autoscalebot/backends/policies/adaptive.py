@@ -442,6 +442,6 @@ class AdaptivePolicy(LatencyPolicy):
             self.downs_since = None
             return (
                 target,
-                f"for {self.down_window:g} s the beats never needed more than {target} dynos",
+                f"for {self.down_window:g} s the beats never needed more than {plural(target, 'dyno')}",
             )
         return None, ""
