@@ -146,11 +146,6 @@ class Comparison:
         return [g for _, g in self.gains if g is not None]
 
     @property
-    def unreached(self) -> list[Point]:
-        """Baseline points with fewer slow requests than our frontier ever gets."""
-        return [p for p, g in self.gains if g is None]
-
-    @property
     def losses(self) -> list[tuple[Point, float | None]]:
         return [(p, g) for p, g in self.gains if g is None or g < 0.0]
 
